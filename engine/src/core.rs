@@ -1,0 +1,426 @@
+//! The core: one thread folds inputs into derived events, and encodes every event into
+//! ledger frames as it goes.
+//!
+//! ```text
+//! start(ts)            → run_started
+//! step(Bar at t)       → bar, then fills of that symbol's working orders at its open
+//!                        (the first bar with a later ts closes the open slice first)
+//! close_slice()        → strategy decides on the slice: signal → target → order_submitted |
+//!                        order_rejected, then portfolio_snapshot
+//! finish()             → closes the last slice, cancels working orders, run_finished
+//! ```
+//!
+//! A *slice* is every bar with one `ts`. Its decisions are recorded with that `ts` and are
+//! computed from bars with `ts ≤` it only; their orders fill on later bars.
+//!
+//! # Invariants
+//! - Single-threaded and deterministic: same inputs, same frames, byte for byte.
+//! - Seqs are dense from 0; `ts` never decreases along the seqs.
+//! - An order decided at slice `t` fills on a bar with `ts > t`.
+//! - The accounting identity is checked at every slice close.
+//! - Steady state allocates nothing per bar: scratch vectors are reused.
+
+use crate::event::{
+    Bar, Causes, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted,
+    OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce,
+};
+use crate::execution::{ComputedFill, CostModel, OrderBook, WorkingOrder};
+use crate::fixed::{FixedError, Money, Quantity};
+use crate::ledger::frame::encode_event;
+use crate::market::MarketView;
+use crate::portfolio::{Portfolio, PortfolioError};
+use crate::rules;
+use crate::strategy::{Decision, Decisions, Strategy};
+use crate::time::Ts;
+
+/// Account and cost settings of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// Cash at the start.
+    pub initial_cash: Money,
+    /// Slippage and fees.
+    pub costs: CostModel,
+}
+
+/// An input the core folds in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A bar that closed at `ts`.
+    Bar {
+        /// Close time: when the bar became known.
+        ts: Ts,
+        /// The bar.
+        bar: Bar,
+    },
+}
+
+/// Why the core could not take a step. Bad input returns these; bugs panic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepError {
+    /// An input arrived before `start`.
+    #[error("the run has not started")]
+    NotStarted,
+    /// `start` was called twice, or an input arrived after `finish`.
+    #[error("the run has already {0}")]
+    WrongPhase(&'static str),
+    /// An input is older than one already folded in.
+    #[error("input at {ts} arrived after input at {latest}: inputs must come in time order")]
+    OutOfOrder { ts: Ts, latest: Ts },
+    /// Two bars for one symbol at one time.
+    #[error("a second bar for symbol {symbol} at {ts}")]
+    DuplicateBar { symbol: u32, ts: Ts },
+    /// A symbol id outside the run's symbol table.
+    #[error("symbol id {symbol} is not in the run's symbol table of {count}")]
+    UnknownSymbol { symbol: u32, count: usize },
+    /// A fixed-point value overflowed.
+    #[error("fixed-point overflow at {ts}: {source}")]
+    Overflow { ts: Ts, source: FixedError },
+    /// The accounting identity failed (a bug).
+    #[error("at {ts}: {source}")]
+    Accounting { ts: Ts, source: PortfolioError },
+}
+
+/// Counts and figures of a run so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RunStats {
+    /// Bars folded in.
+    pub bars: u64,
+    /// Events recorded.
+    pub events: u64,
+    /// Orders submitted.
+    pub orders: u64,
+    /// Fill events.
+    pub fills: u64,
+    /// Orders rejected.
+    pub rejections: u64,
+    /// Equity at the last slice close.
+    pub equity: Money,
+    /// Highest equity at a slice close.
+    pub peak_equity: Money,
+    /// Largest fall from a peak, as a fraction of the peak.
+    pub max_drawdown: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    New,
+    Running,
+    Finished,
+}
+
+/// The deterministic core of one run.
+pub struct Core {
+    salt: u32,
+    config_digest: [u8; 32],
+    config: CoreConfig,
+    strategy: Box<dyn Strategy>,
+    phase: Phase,
+    next_seq: u64,
+    next_order: u64,
+    out: Vec<u8>,
+    /// The open slice's time, while it has bars not yet decided on.
+    open_slice: Option<Ts>,
+    /// The latest time folded in (slice or start).
+    latest_ts: Ts,
+    latest: Vec<Option<Bar>>,
+    latest_bar_seq: Vec<Seq>,
+    in_slice: Vec<bool>,
+    updated: Vec<SymbolId>,
+    portfolio: Portfolio,
+    book: OrderBook,
+    decisions: Decisions,
+    decision_seqs: Vec<Seq>,
+    fills: Vec<ComputedFill>,
+    cancels: Vec<(SymbolId, WorkingOrder)>,
+    stats: RunStats,
+}
+
+impl Core {
+    /// A core for `symbols` symbols. `salt` and `config_digest` come from the ledger header.
+    pub fn new(salt: u32, config_digest: [u8; 32], config: CoreConfig, symbols: usize, strategy: Box<dyn Strategy>) -> Self {
+        Self {
+            salt,
+            config_digest,
+            config,
+            strategy,
+            phase: Phase::New,
+            next_seq: 0,
+            next_order: 0,
+            out: Vec::with_capacity(crate::ledger::HANDOFF_BYTES + (1 << 16)),
+            open_slice: None,
+            latest_ts: Ts(i64::MIN),
+            latest: vec![None; symbols],
+            latest_bar_seq: vec![Seq(0); symbols],
+            in_slice: vec![false; symbols],
+            updated: Vec::with_capacity(symbols),
+            portfolio: Portfolio::new(config.initial_cash, symbols),
+            book: OrderBook::new(config.costs, symbols),
+            decisions: Decisions::default(),
+            decision_seqs: Vec::new(),
+            fills: Vec::new(),
+            cancels: Vec::new(),
+            stats: RunStats { equity: config.initial_cash, peak_equity: config.initial_cash, ..RunStats::default() },
+        }
+    }
+
+    /// Encoded frames not yet taken by the caller. Swap in an empty buffer to take them.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Counts and figures so far.
+    pub fn stats(&self) -> RunStats {
+        RunStats { events: self.next_seq, ..self.stats }
+    }
+
+    /// The portfolio (for inspection tools).
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    /// Records `run_started` at `ts`, the run's start time.
+    pub fn start(&mut self, ts: Ts) -> Result<(), StepError> {
+        if self.phase != Phase::New {
+            return Err(StepError::WrongPhase("started"));
+        }
+        self.phase = Phase::Running;
+        self.latest_ts = ts;
+        let body = EventBody::RunStarted(RunStarted {
+            config_digest: self.config_digest,
+            initial_cash: self.config.initial_cash,
+            symbols: self.latest.len() as u32,
+        });
+        self.emit(ts, Causes::NONE, body);
+        Ok(())
+    }
+
+    /// Folds in one input.
+    pub fn step(&mut self, input: Input) -> Result<(), StepError> {
+        match self.phase {
+            Phase::New => return Err(StepError::NotStarted),
+            Phase::Finished => return Err(StepError::WrongPhase("finished")),
+            Phase::Running => {}
+        }
+        match input {
+            Input::Bar { ts, bar } => self.on_bar(ts, bar),
+        }
+    }
+
+    fn on_bar(&mut self, ts: Ts, bar: Bar) -> Result<(), StepError> {
+        let index = bar.symbol.0 as usize;
+        if index >= self.latest.len() {
+            return Err(StepError::UnknownSymbol { symbol: bar.symbol.0, count: self.latest.len() });
+        }
+        match self.open_slice {
+            Some(open) if ts > open => self.close_slice()?,
+            Some(open) if ts < open => return Err(StepError::OutOfOrder { ts, latest: open }),
+            Some(_) => {}
+            None if ts < self.latest_ts || (ts == self.latest_ts && self.stats.bars > 0) => {
+                return Err(StepError::OutOfOrder { ts, latest: self.latest_ts })
+            }
+            None => {}
+        }
+        if self.in_slice[index] {
+            return Err(StepError::DuplicateBar { symbol: bar.symbol.0, ts });
+        }
+        self.open_slice = Some(ts);
+        self.latest_ts = ts;
+        self.in_slice[index] = true;
+        self.updated.push(bar.symbol);
+        self.stats.bars += 1;
+        let bar_seq = self.emit(ts, Causes::NONE, EventBody::Bar(bar));
+        self.latest_bar_seq[index] = bar_seq;
+        self.latest[index] = Some(bar);
+
+        let overflow = |source| StepError::Overflow { ts, source };
+        let mut fills = std::mem::take(&mut self.fills);
+        fills.clear();
+        self.book.fill_on_bar(&bar, &mut fills).map_err(overflow)?;
+        for f in &fills {
+            let w = f.working;
+            self.portfolio.apply_fill(bar.symbol, w.side, f.quantity, f.price, f.fee).map_err(overflow)?;
+            let remaining = w.remaining.checked_sub(f.quantity).map_err(overflow)?;
+            let body = EventBody::OrderFilled(OrderFilled {
+                order: w.order,
+                symbol: bar.symbol,
+                side: w.side,
+                quantity: f.quantity,
+                price: f.price,
+                expected_price: w.expected_price,
+                fee: f.fee,
+                slippage: f.slippage,
+                remaining,
+            });
+            let causes = Causes::from_slice(&[w.submitted, bar_seq]).expect("two causes fit");
+            self.emit(ts, causes, body);
+            self.stats.fills += 1;
+        }
+        self.fills = fills;
+        self.portfolio.mark(bar.symbol, bar.close);
+        Ok(())
+    }
+
+    /// Decides on the open slice, if any: the strategy's signals and targets, the orders
+    /// they lead to, then the portfolio snapshot.
+    pub fn close_slice(&mut self) -> Result<(), StepError> {
+        let Some(ts) = self.open_slice.take() else {
+            return Ok(());
+        };
+        self.updated.sort_unstable();
+        let mut decisions = std::mem::take(&mut self.decisions);
+        decisions.clear();
+        let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities());
+        self.strategy.on_slice(&view, &mut decisions);
+        self.decision_seqs.clear();
+        let result = self.record_decisions(ts, &decisions);
+        self.decisions = decisions;
+        result?;
+
+        let snapshot = self.portfolio.snapshot().map_err(|source| StepError::Accounting { ts, source })?;
+        self.stats.equity = snapshot.equity;
+        if snapshot.equity > self.stats.peak_equity {
+            self.stats.peak_equity = snapshot.equity;
+        }
+        let peak = self.stats.peak_equity.raw();
+        if peak > 0 {
+            let drawdown = (peak - snapshot.equity.raw()) as f64 / peak as f64;
+            if drawdown > self.stats.max_drawdown {
+                self.stats.max_drawdown = drawdown;
+            }
+        }
+        self.emit(ts, Causes::NONE, EventBody::PortfolioSnapshot(snapshot));
+        for s in self.updated.drain(..) {
+            self.in_slice[s.0 as usize] = false;
+        }
+        Ok(())
+    }
+
+    fn record_decisions(&mut self, ts: Ts, decisions: &Decisions) -> Result<(), StepError> {
+        for decision in decisions.items() {
+            match *decision {
+                Decision::Signal { symbol, direction, strength, reason } => {
+                    let cause = self.bar_cause(symbol)?;
+                    let seq = self.emit(ts, cause, EventBody::Signal(Signal { symbol, direction, strength, reason }));
+                    self.decision_seqs.push(seq);
+                }
+                Decision::Target { symbol, position, reason, because } => {
+                    let cause = match because {
+                        Some(signal) => Causes::one(self.decision_seqs[Decisions::index(signal)]),
+                        None => self.bar_cause(symbol)?,
+                    };
+                    let seq = self.emit(ts, cause, EventBody::Target(Target { symbol, position, reason }));
+                    self.decision_seqs.push(seq);
+                    self.route_target(ts, seq, symbol, position)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bar_cause(&self, symbol: SymbolId) -> Result<Causes, StepError> {
+        let index = symbol.0 as usize;
+        match self.latest.get(index) {
+            Some(Some(_)) => Ok(Causes::one(self.latest_bar_seq[index])),
+            Some(None) => Ok(Causes::NONE),
+            None => Err(StepError::UnknownSymbol { symbol: symbol.0, count: self.latest.len() }),
+        }
+    }
+
+    /// Turns a target into an order for the difference, or a rejection.
+    fn route_target(&mut self, ts: Ts, target_seq: Seq, symbol: SymbolId, target: Quantity) -> Result<(), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let position = self.portfolio.position(symbol).quantity;
+        let pending = self.book.pending(symbol).map_err(overflow)?;
+        let delta = target.checked_sub(position).and_then(|d| d.checked_sub(pending)).map_err(overflow)?;
+        if delta.is_zero() {
+            return Ok(());
+        }
+        let (side, quantity) = if delta.raw() > 0 { (Side::Buy, delta) } else { (Side::Sell, delta.abs().map_err(overflow)?) };
+        let order = OrderId(self.next_order);
+        self.next_order += 1;
+        let cause = Causes::one(target_seq);
+        let Some(reference) = self.latest[symbol.0 as usize].map(|b| b.close) else {
+            let reason = Reason::new(rules::NO_MARKET_PRICE.id, &[ReasonValue::Quantity(target)]);
+            self.reject(ts, cause, order, symbol, side, quantity, reason);
+            return Ok(());
+        };
+        let mut committed_cash = Money::ZERO;
+        if side == Side::Buy {
+            let estimated = self.book.estimated_cost(quantity, reference).map_err(overflow)?;
+            let available = self.portfolio.cash().checked_sub(self.book.committed_cash()).map_err(overflow)?;
+            if estimated > available {
+                let reason = Reason::new(
+                    rules::INSUFFICIENT_CASH.id,
+                    &[ReasonValue::Money(estimated), ReasonValue::Money(available)],
+                );
+                self.reject(ts, cause, order, symbol, side, quantity, reason);
+                return Ok(());
+            }
+            committed_cash = estimated;
+        }
+        let reason = Reason::new(
+            rules::ORDER_FROM_TARGET.id,
+            &[ReasonValue::Quantity(target), ReasonValue::Quantity(position), ReasonValue::Quantity(pending)],
+        );
+        let body = EventBody::OrderSubmitted(OrderSubmitted {
+            order,
+            symbol,
+            side,
+            order_type: OrderType::Market,
+            time_in_force: TimeInForce::Gtc,
+            quantity,
+            limit_price: None,
+            stop_price: None,
+            reason,
+        });
+        let submitted = self.emit(ts, cause, body);
+        self.stats.orders += 1;
+        let working = WorkingOrder { order, submitted, side, remaining: quantity, expected_price: reference, committed_cash };
+        self.book.add(symbol, working).map_err(overflow)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reject(&mut self, ts: Ts, cause: Causes, order: OrderId, symbol: SymbolId, side: Side, quantity: Quantity, reason: Reason) {
+        self.emit(ts, cause, EventBody::OrderRejected(OrderRejected { order, symbol, side, quantity, reason }));
+        self.stats.rejections += 1;
+    }
+
+    /// Closes the last slice, cancels working orders and records `run_finished`.
+    pub fn finish(&mut self) -> Result<RunStats, StepError> {
+        match self.phase {
+            Phase::New => return Err(StepError::NotStarted),
+            Phase::Finished => return Err(StepError::WrongPhase("finished")),
+            Phase::Running => {}
+        }
+        self.close_slice()?;
+        let ts = self.latest_ts;
+        let mut cancels = std::mem::take(&mut self.cancels);
+        self.book.cancel_all(&mut cancels);
+        for (symbol, w) in cancels.drain(..) {
+            let reason = Reason::new(rules::RUN_ENDED.id, &[]);
+            let body = EventBody::OrderCancelled(OrderCancelled { order: w.order, symbol, remaining: w.remaining, reason });
+            self.emit(ts, Causes::one(w.submitted), body);
+        }
+        self.cancels = cancels;
+        let s = self.stats;
+        let body = EventBody::RunFinished(RunFinished {
+            bars: s.bars,
+            orders: s.orders,
+            fills: s.fills,
+            rejections: s.rejections,
+            final_equity: s.equity,
+            peak_equity: s.peak_equity,
+            max_drawdown: s.max_drawdown,
+        });
+        self.emit(ts, Causes::NONE, body);
+        self.phase = Phase::Finished;
+        Ok(self.stats())
+    }
+
+    fn emit(&mut self, ts: Ts, causes: Causes, body: EventBody) -> Seq {
+        let seq = Seq(self.next_seq);
+        self.next_seq += 1;
+        encode_event(&Event { seq, ts, causes, body }, self.salt, &mut self.out);
+        seq
+    }
+}

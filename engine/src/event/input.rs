@@ -1,0 +1,71 @@
+//! Input events: facts from outside the core.
+
+use super::SymbolId;
+use crate::fixed::{Money, Price, Quantity};
+
+/// The run began with this configuration. Always seq 0.
+///
+/// Caused by: nothing. Known at: the first input's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStarted {
+    /// BLAKE3 of the canonical configuration bytes in the ledger header.
+    pub config_digest: [u8; 32],
+    /// Cash at the start, in the account currency.
+    pub initial_cash: Money,
+    /// Number of symbols in the header's symbol table.
+    pub symbols: u32,
+}
+
+/// A bar that has closed. Its event `ts` is the close time: the bar is known only then.
+///
+/// Caused by: nothing (input). Known at: the bar's close.
+///
+/// Invariant: `low ≤ open ≤ high`, `low ≤ close ≤ high`, `volume ≥ 0` (checked by
+/// [`Bar::new`]; prices are positive by [`Price`]'s own invariant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bar {
+    /// Which instrument.
+    pub symbol: SymbolId,
+    /// First trade of the bar.
+    pub open: Price,
+    /// Highest trade.
+    pub high: Price,
+    /// Lowest trade.
+    pub low: Price,
+    /// Last trade.
+    pub close: Price,
+    /// Units traded.
+    pub volume: Quantity,
+}
+
+/// A bar whose prices or volume are inconsistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BarError {
+    /// `high < low`, or the open or close lies outside `[low, high]`.
+    #[error("bar prices are inconsistent: open {open}, high {high}, low {low}, close {close}")]
+    Inconsistent { open: Price, high: Price, low: Price, close: Price },
+    /// Volume below zero.
+    #[error("bar volume {volume} is negative")]
+    NegativeVolume { volume: Quantity },
+}
+
+impl Bar {
+    /// A bar, checked: `low ≤ open, close ≤ high` and `volume ≥ 0`.
+    pub fn new(
+        symbol: SymbolId,
+        open: Price,
+        high: Price,
+        low: Price,
+        close: Price,
+        volume: Quantity,
+    ) -> Result<Self, BarError> {
+        let inside = |p: Price| low <= p && p <= high;
+        if !(inside(open) && inside(close)) {
+            return Err(BarError::Inconsistent { open, high, low, close });
+        }
+        if volume.raw() < 0 {
+            return Err(BarError::NegativeVolume { volume });
+        }
+        Ok(Self { symbol, open, high, low, close, volume })
+    }
+}

@@ -1,0 +1,65 @@
+//! The strategy interface: see the past, decide, record why.
+
+use crate::event::{Direction, Reason, RuleSpec, SymbolId};
+use crate::fixed::Quantity;
+use crate::market::MarketView;
+
+/// A trading strategy. The core calls [`Strategy::on_slice`] once per time slice (all bars
+/// with one `ts`), after those bars and their fills are applied.
+///
+/// Implementations must be deterministic: same calls, same decisions. They get no clock and
+/// no randomness but what their configuration gives them.
+pub trait Strategy: Send {
+    /// The rules this strategy's reasons name (ids from [`crate::event::RuleId::STRATEGY_BASE`]).
+    fn rules(&self) -> &'static [RuleSpec];
+
+    /// Decides on the slice at `view.now()`, appending to `out`.
+    fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions);
+}
+
+/// Refers to a signal pushed earlier in the same [`Decisions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalRef(usize);
+
+/// One decision of a slice.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// A signal on a symbol; the core records it caused by the symbol's latest bar.
+    Signal { symbol: SymbolId, direction: Direction, strength: f64, reason: Reason },
+    /// A target position; caused by `because`, or by the symbol's latest bar.
+    Target { symbol: SymbolId, position: Quantity, reason: Reason, because: Option<SignalRef> },
+}
+
+/// The decisions of one slice, in the order the core records them. Reused across slices, so
+/// deciding allocates nothing in steady state.
+#[derive(Debug, Default)]
+pub struct Decisions {
+    items: Vec<Decision>,
+}
+
+impl Decisions {
+    /// Records a signal and returns a reference for the target it leads to.
+    pub fn signal(&mut self, symbol: SymbolId, direction: Direction, strength: f64, reason: Reason) -> SignalRef {
+        self.items.push(Decision::Signal { symbol, direction, strength, reason });
+        SignalRef(self.items.len() - 1)
+    }
+
+    /// Records a target position.
+    pub fn target(&mut self, symbol: SymbolId, position: Quantity, reason: Reason, because: Option<SignalRef>) {
+        self.items.push(Decision::Target { symbol, position, reason, because });
+    }
+
+    /// The decisions so far.
+    pub fn items(&self) -> &[Decision] {
+        &self.items
+    }
+
+    /// The index of a signal reference within [`Decisions::items`].
+    pub fn index(signal: SignalRef) -> usize {
+        signal.0
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+    }
+}
