@@ -1,1 +1,54 @@
-fn main() {}
+//! `tape`: an event-sourced backtester whose every decision is in a verifiable ledger.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tape_replay::cmd;
+
+/// Tape: seeded, deterministic backtests written to an append-only, hash-chained ledger that
+/// can be verified, replayed bit for bit and audited bar by bar.
+#[derive(Debug, Parser)]
+#[command(name = "tape", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario (the built-in default if none) and write its ledger.
+    Run(cmd::run::Args),
+    /// Check a ledger's checksums and hash chain.
+    Verify(cmd::verify::Args),
+    /// Re-execute a ledger's inputs and compare every derived event byte for byte.
+    Replay(cmd::replay::Args),
+    /// Cut a torn tail off a ledger (never over corruption).
+    Repair(cmd::repair::Args),
+    /// Print a ledger's events as text or JSON lines.
+    Show(cmd::show::Args),
+    /// Measure throughput and latency on a seeded one-minute market.
+    Bench(cmd::bench::Args),
+    /// List the built-in scenarios, or print one.
+    Scenarios(cmd::scenarios::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
+        Command::Repair(args) => cmd::repair::run(args),
+        Command::Show(args) => cmd::show::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Scenarios(args) => cmd::scenarios::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            let causes: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+            eprintln!("tape: {}", causes.join(": "));
+            ExitCode::from(cmd::EXIT_INPUT)
+        }
+    }
+}

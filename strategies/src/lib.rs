@@ -1,1 +1,17 @@
+//! Indicators and strategies for Tape.
+//!
+//! Read first: [`StrategySpec`] (a strategy's kind and parameters, parsed from the
+//! `[strategy]` table of a scenario) and [`sma_cross::SmaCross`] (the reference strategy).
+//!
+//! # Invariants
+//! - Indicators are O(1) per bar and allocate nothing per bar.
+//! - An indicator returns nothing until it has enough bars: never a value from too few.
+//! - Strategies are deterministic and see only the [`tape_engine::market::MarketView`].
 
+/// Incremental indicators.
+pub mod indicators;
+/// Fast/slow SMA crossover, long or flat, fixed size.
+pub mod sma_cross;
+mod spec;
+
+pub use spec::{StrategySpec, StrategySpecError};

@@ -81,6 +81,8 @@ pub struct WriterSummary {
 enum Message {
     Frames(Vec<u8>),
     Flush,
+    /// The run is complete: seal, write the trailer, sync.
+    Finish,
 }
 
 /// Writes a ledger through a dedicated thread. Create, [`submit`](Self::submit) frame
@@ -202,14 +204,15 @@ impl LedgerWriter {
         if !frames.is_empty() {
             self.send(Message::Frames(frames))?;
         }
+        self.send(Message::Finish)?;
         self.join()
     }
 }
 
 impl Drop for LedgerWriter {
     fn drop(&mut self) {
-        // Dropped without `finish` (an error elsewhere): stop the thread; the file keeps a
-        // torn tail that `tape repair` can cut.
+        // Dropped without `finish` (an error elsewhere): the thread writes what it has but no
+        // trailer, so the ledger never passes as a complete run; `tape repair` can close it.
         self.tx = None;
         if let Some(handle) = self.thread.take() {
             let _ = handle.join();
@@ -253,8 +256,13 @@ struct WriterThread<S: Storage> {
 
 impl<S: Storage> WriterThread<S> {
     fn run(mut self, rx: Receiver<Message>, recycle: Sender<Vec<u8>>) -> Result<WriterSummary, LedgerWriteError> {
+        let mut finished = false;
         while let Ok(message) = rx.recv() {
             match message {
+                Message::Finish => {
+                    finished = true;
+                    break;
+                }
                 Message::Frames(mut frames) => {
                     self.absorb(&frames);
                     self.write_out()?;
@@ -273,7 +281,10 @@ impl<S: Storage> WriterThread<S> {
                 self.sync()?;
             }
         }
-        // The sender is gone: the run finished.
+        if !finished {
+            // Abandoned: keep what was written, without a trailer.
+            return Err(LedgerWriteError::WriterGone);
+        }
         self.seal();
         let trailer = LedgerClosed {
             events: self.events,

@@ -1,0 +1,97 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tape_engine::ledger::{fingerprint_hex, LedgerReader};
+
+use super::{human_count, now, report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
+use crate::drive::{causal_chain, replay_ledger, ReplayError, ReplayVerdict};
+use crate::progress::Progress;
+use crate::render::Renderer;
+
+/// Arguments of `tape replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ledger to re-execute.
+    pub file: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Re-executes the core from the recorded inputs and compares every derived event byte for
+/// byte; prints OK with the fingerprint, or the first divergence and its causal chain.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::new(total, "bytes", args.json).with_message("replay");
+    let started = now();
+    let verdict = replay_ledger(&args.file, &mut |offset| progress.set(offset));
+    progress.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+    match verdict {
+        Ok(ReplayVerdict::Identical(summary)) => {
+            let per_s = if elapsed > 0.0 { summary.events as f64 / elapsed } else { 0.0 };
+            let fingerprint = fingerprint_hex(&summary.fingerprint);
+            if args.json {
+                let v = serde_json::json!({
+                    "ok": true, "fingerprint": fingerprint, "events": summary.events,
+                    "elapsed_s": elapsed, "events_per_s": per_s,
+                });
+                println!("{v}");
+            } else {
+                println!(
+                    "OK {fingerprint} ({} events re-derived byte for byte; {} events/s)",
+                    human_count(summary.events),
+                    human_count(per_s as u64)
+                );
+            }
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        Ok(ReplayVerdict::Diverged(d)) => {
+            let header = LedgerReader::open(&args.file).map(|r| r.header().clone());
+            let header = match header {
+                Ok(h) => h,
+                Err(e) => return Ok(report_read_error(&args.file, &e)),
+            };
+            let r = Renderer::new(&header);
+            let kind = d.expected.as_ref().or(d.actual.as_ref()).map_or("end", |e| e.body.kind().name());
+            if args.json {
+                let v = serde_json::json!({
+                    "ok": false,
+                    "seq": d.seq,
+                    "kind": kind,
+                    "expected": d.expected.as_ref().map(|e| r.json(e)),
+                    "actual": d.actual.as_ref().map(|e| r.json(e)),
+                    "note": d.note,
+                });
+                println!("{v}");
+                return Ok(ExitCode::from(EXIT_FINDING));
+            }
+            println!("DIVERGED at seq {} ({kind})", d.seq);
+            match &d.expected {
+                Some(e) => println!("  expected (ledger):  {}", r.text(e)),
+                None => println!("  expected (ledger):  the ledger ends here"),
+            }
+            match (&d.actual, &d.note) {
+                (Some(a), _) => println!("  actual (re-run):    {}", r.text(a)),
+                (None, Some(note)) => println!("  actual (re-run):    the core refused the recorded input: {note}"),
+                (None, None) => println!("  actual (re-run):    the core produces nothing here"),
+            }
+            if let Some(e) = &d.expected {
+                if let Ok(chain) = causal_chain(&args.file, e.seq.0) {
+                    if chain.len() > 1 {
+                        println!("  causal chain of the recorded event:");
+                        for c in chain {
+                            println!("    {}", r.text(&c));
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::from(EXIT_FINDING))
+        }
+        Err(ReplayError::Read(e)) => Ok(report_read_error(&args.file, &e)),
+        Err(e @ ReplayError::Plan(_)) => {
+            eprintln!("tape: {}: {e}", args.file.display());
+            Ok(ExitCode::from(EXIT_INPUT))
+        }
+    }
+}

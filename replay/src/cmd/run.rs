@@ -1,0 +1,116 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tape_engine::ledger::{fingerprint_hex, FsyncPolicy};
+
+use super::{human_bytes, human_count, now, EXIT_OK};
+use crate::drive::run_to_ledger;
+use crate::plan::RunPlan;
+use crate::progress::Progress;
+
+/// Arguments of `tape run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A built-in scenario name (see `tape scenarios`) or a scenario TOML file.
+    #[arg(default_value = "default")]
+    pub scenario: String,
+    /// Market seed (overrides the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Ledger to write [default: runs/<scenario>-seed<N>.tape, replaced if it exists].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// When the ledger is synced to disk.
+    #[arg(long, value_enum, default_value_t = Fsync::End)]
+    pub fsync: Fsync,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--fsync` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Fsync {
+    /// Never sync (fastest; a crash may lose anything).
+    Never,
+    /// Sync sealed blocks in groups as the run goes.
+    Block,
+    /// Sync once at the end.
+    End,
+}
+
+impl From<Fsync> for FsyncPolicy {
+    fn from(f: Fsync) -> Self {
+        match f {
+            Fsync::Never => FsyncPolicy::Never,
+            Fsync::Block => FsyncPolicy::Block,
+            Fsync::End => FsyncPolicy::End,
+        }
+    }
+}
+
+/// Runs a scenario into a ledger and prints the summary.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = RunPlan::load(&args.scenario, args.seed)?;
+    let (path, replace) = match &args.out {
+        Some(p) => (p.clone(), args.force),
+        None => {
+            let dir = PathBuf::from("runs");
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+            (dir.join(format!("{}-seed{}.tape", plan.scenario.name, plan.scenario.seed)), true)
+        }
+    };
+    let progress = Progress::new(plan.total_bars(), "bars", args.json).with_message("run");
+    let started = now();
+    let outcome = run_to_ledger(&plan, &path, args.fsync.into(), replace, &mut |bars| progress.set(bars));
+    progress.finish();
+    let outcome = outcome?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let s = outcome.stats;
+    let initial = plan.scenario.initial_cash().to_f64();
+    let final_equity = s.equity.to_f64();
+    let total_return = final_equity / initial - 1.0;
+    let fingerprint = fingerprint_hex(&outcome.ledger.fingerprint);
+    let per_s = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
+    if args.json {
+        let summary = serde_json::json!({
+            "scenario": plan.scenario.name,
+            "seed": plan.scenario.seed,
+            "ledger": path.display().to_string(),
+            "ledger_bytes": outcome.ledger.bytes,
+            "fingerprint": fingerprint,
+            "events": s.events,
+            "bars": s.bars,
+            "orders": s.orders,
+            "fills": s.fills,
+            "rejections": s.rejections,
+            "initial_cash": initial,
+            "final_equity": final_equity,
+            "total_return": total_return,
+            "max_drawdown": s.max_drawdown,
+            "elapsed_s": elapsed,
+            "events_per_s": per_s(s.events),
+            "bars_per_s": per_s(s.bars),
+        });
+        println!("{summary}");
+    } else {
+        println!("scenario      {} (seed {})", plan.scenario.name, plan.scenario.seed);
+        println!("ledger        {} ({})", path.display(), human_bytes(outcome.ledger.bytes));
+        println!("bars          {}", human_count(s.bars));
+        println!("events        {}", human_count(s.events));
+        println!("orders        {} ({} fills, {} rejected)", human_count(s.orders), human_count(s.fills), human_count(s.rejections));
+        println!("equity        {initial:.2} -> {final_equity:.2} ({:+.2}%)", total_return * 100.0);
+        println!("max drawdown  {:.2}%", s.max_drawdown * 100.0);
+        println!(
+            "elapsed       {elapsed:.3} s ({} events/s, {} bars/s)",
+            human_count(per_s(s.events) as u64),
+            human_count(per_s(s.bars) as u64)
+        );
+        println!("fingerprint   {fingerprint}");
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}

@@ -1,0 +1,247 @@
+//! Driving the core: a run that writes a ledger, and a replay that re-derives one.
+
+use std::path::Path;
+
+use hdrhistogram::Histogram;
+
+use tape_engine::core::{Core, Input, RunStats, StepError};
+use tape_engine::event::{Event, EventBody, EventClass};
+use tape_engine::ledger::frame::{decode_event, FrameHeader};
+use tape_engine::ledger::{FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter, WriterSummary, HANDOFF_BYTES};
+use tape_engine::sequencer::{Sequencer, SequencerError};
+
+use crate::plan::{PlanError, RunPlan};
+
+/// How often (in bars or events) progress is reported.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The ledger could not be written.
+    #[error(transparent)]
+    Write(#[from] LedgerWriteError),
+    /// The core refused an input.
+    #[error("the run stopped: {0}")]
+    Step(#[from] StepError),
+    /// An input source failed.
+    #[error("the run stopped: {0}")]
+    Source(String),
+}
+
+/// What a finished run produced.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOutcome {
+    /// Counts and figures from the core.
+    pub stats: RunStats,
+    /// What the writer wrote.
+    pub ledger: WriterSummary,
+}
+
+/// Feeds the core from the plan's market and hands its frames to `writer`.
+/// `on_progress` is called every [`PROGRESS_EVERY`] bars with the bars done. With
+/// `latency`, the wall time of every step (the input event, everything it derives and any
+/// hand-off to the writer) is recorded in nanoseconds.
+pub fn run_with_writer(
+    plan: &RunPlan,
+    mut core: Core,
+    mut writer: LedgerWriter,
+    on_progress: &mut dyn FnMut(u64),
+    mut latency: Option<&mut Histogram<u64>>,
+) -> Result<RunOutcome, RunError> {
+    core.start(plan.scenario.start_time())?;
+    let market = plan.market();
+    let sources: Vec<Box<dyn Iterator<Item = _> + Send>> = vec![Box::new(market)];
+    let mut bars = 0u64;
+    for item in Sequencer::new(sources) {
+        let timed = item.map_err(|e: SequencerError<std::convert::Infallible>| RunError::Source(e.to_string()))?;
+        let started = latency.is_some().then(crate::cmd::now);
+        core.step(Input::Bar { ts: timed.ts, bar: timed.bar })?;
+        if core.output().len() >= HANDOFF_BYTES {
+            let full = std::mem::take(core.output());
+            *core.output() = writer.submit(full)?;
+        }
+        if let (Some(histogram), Some(started)) = (latency.as_deref_mut(), started) {
+            histogram.saturating_record(started.elapsed().as_nanos() as u64);
+        }
+        bars += 1;
+        if bars % PROGRESS_EVERY == 0 {
+            on_progress(bars);
+        }
+    }
+    let stats = core.finish()?;
+    let ledger = writer.finish(std::mem::take(core.output()))?;
+    on_progress(bars);
+    Ok(RunOutcome { stats, ledger })
+}
+
+/// Runs a plan into a new ledger at `path`.
+pub fn run_to_ledger(
+    plan: &RunPlan,
+    path: &Path,
+    fsync: FsyncPolicy,
+    replace: bool,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<RunOutcome, RunError> {
+    let writer = LedgerWriter::create(path, &plan.header, fsync, replace)?;
+    run_with_writer(plan, plan.core(), writer, on_progress, None)
+}
+
+/// The first place where re-execution disagrees with the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    /// The seq where they differ.
+    pub seq: u64,
+    /// What the ledger recorded there (`None`: the ledger ends).
+    pub expected: Option<Event>,
+    /// What the core produced there (`None`: the core produced nothing more).
+    pub actual: Option<Event>,
+    /// Why the core produced nothing, when it refused the recorded input.
+    pub note: Option<String>,
+}
+
+/// How a replay ended.
+#[derive(Clone, Debug)]
+pub enum ReplayVerdict {
+    /// Every derived event re-derived byte for byte.
+    Identical(LedgerSummary),
+    /// They differ; here is the first place.
+    Diverged(Box<Divergence>),
+}
+
+/// Why a replay could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The ledger is unreadable or damaged.
+    #[error(transparent)]
+    Read(#[from] LedgerReadError),
+    /// The recorded configuration cannot be re-executed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// The core's output not yet matched against the ledger.
+struct Produced {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl Produced {
+    fn next_frame(&mut self, core: &mut Core) -> Option<&[u8]> {
+        if self.at == self.bytes.len() {
+            self.bytes.clear();
+            self.at = 0;
+            std::mem::swap(&mut self.bytes, core.output());
+        }
+        if self.at == self.bytes.len() {
+            return None;
+        }
+        let len = FrameHeader::parse(&self.bytes[self.at..]).expect("the core writes whole frames").len as usize;
+        let frame = &self.bytes[self.at..self.at + len];
+        self.at += len;
+        Some(frame)
+    }
+
+    fn is_empty(&self, core: &mut Core) -> bool {
+        self.at == self.bytes.len() && core.output().is_empty()
+    }
+}
+
+fn decode_produced(frame: &[u8]) -> Event {
+    decode_event(frame).expect("the core encodes only decodable events")
+}
+
+/// Re-executes the core on a ledger's recorded inputs and compares every event byte for
+/// byte. Makes no call to the outside world: everything comes from the ledger.
+pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<ReplayVerdict, ReplayError> {
+    let mut reader = LedgerReader::open(path)?;
+    let plan = RunPlan::from_header(reader.header())?;
+    let mut core = plan.core();
+    let mut produced = Produced { bytes: Vec::new(), at: 0 };
+    let mut finished = false;
+    let mut events = 0u64;
+    loop {
+        let Some(frame) = reader.next_event()? else { break };
+        let seq = frame.header.seq;
+        let kind = frame.kind();
+        if produced.is_empty(&mut core) {
+            // The core has nothing pending: this recorded event tells it what happens next.
+            let step = match kind.class() {
+                EventClass::Input => feed_input(&mut core, &frame.decode()?),
+                EventClass::Derived if !finished => match core.close_slice() {
+                    Ok(()) if core.output().is_empty() => {
+                        finished = true;
+                        core.finish().map(|_| ())
+                    }
+                    other => other,
+                },
+                EventClass::Derived => Ok(()),
+            };
+            if let Err(e) = step {
+                let expected = Some(frame.decode()?);
+                let note = Some(e.to_string());
+                return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq, expected, actual: None, note })));
+            }
+        }
+        match produced.next_frame(&mut core) {
+            Some(mine) if mine == frame.bytes => {}
+            mine => {
+                let actual = mine.map(decode_produced);
+                let expected = Some(frame.decode()?);
+                return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq, expected, actual, note: None })));
+            }
+        }
+        events += 1;
+        if events % PROGRESS_EVERY == 0 {
+            on_progress(reader.offset());
+        }
+    }
+    let summary = reader.summary()?;
+    if !summary.repaired && !finished {
+        // A complete ledger ends where the core ends: nothing more may be produced.
+        let _ = core.close_slice();
+        if core.output().is_empty() {
+            let _ = core.finish();
+        }
+    }
+    if let Some(extra) = produced.next_frame(&mut core) {
+        let actual = decode_produced(extra);
+        return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq: actual.seq.0, expected: None, actual: Some(actual), note: None })));
+    }
+    on_progress(reader.offset());
+    Ok(ReplayVerdict::Identical(summary))
+}
+
+/// Feeds a recorded input event to the core.
+fn feed_input(core: &mut Core, event: &Event) -> Result<(), StepError> {
+    match &event.body {
+        EventBody::RunStarted(_) => core.start(event.ts),
+        EventBody::Bar(bar) => core.step(Input::Bar { ts: event.ts, bar: *bar }),
+        other => unreachable!("{:?} is not an input kind", other.kind()),
+    }
+}
+
+/// The causal chain of `seq`: the event and, transitively, every event it names as a cause,
+/// in seq order. Reads the ledger once per level of the chain, so memory stays small.
+pub fn causal_chain(path: &Path, seq: u64) -> Result<Vec<Event>, LedgerReadError> {
+    let mut wanted = std::collections::BTreeSet::from([seq]);
+    let mut found = std::collections::BTreeMap::new();
+    while !wanted.is_empty() {
+        let mut reader = LedgerReader::open(path)?;
+        let last = *wanted.iter().next_back().expect("not empty");
+        let mut next = std::collections::BTreeSet::new();
+        while let Some(frame) = reader.next_event()? {
+            let s = frame.header.seq;
+            if s > last {
+                break;
+            }
+            if wanted.contains(&s) {
+                let event = frame.decode()?;
+                next.extend(event.causes.as_slice().iter().map(|c| c.0).filter(|c| !found.contains_key(c)));
+                found.insert(s, event);
+            }
+        }
+        wanted = next;
+    }
+    Ok(found.into_values().collect())
+}

@@ -1,0 +1,15 @@
+//! The `tape` application: run, verify, replay, repair, show, bench.
+//!
+//! Read first: [`plan::RunPlan`] (a scenario made runnable, or a ledger's recorded run made
+//! re-runnable) and [`drive`] (the loops that feed the core and write or compare ledgers).
+
+/// One module per CLI verb.
+pub mod cmd;
+/// Feeding the core: run to a ledger, replay a ledger, causal chains.
+pub mod drive;
+/// Run plans from scenarios or ledger headers.
+pub mod plan;
+/// Progress bars on stderr.
+pub mod progress;
+/// Events as text and JSON lines.
+pub mod render;

@@ -1,0 +1,112 @@
+//! A run plan: a validated scenario, its strategy and the ledger header that records them.
+//! Built from a scenario for `tape run`, or from a ledger header for `tape replay`.
+
+use tape_engine::core::{Core, CoreConfig};
+use tape_engine::event::RuleTable;
+use tape_engine::ledger::{Header, InputSource};
+use tape_engine::rng::seed_from_u64;
+use tape_engine::rules::ENGINE_RULES;
+use tape_scenarios::synthetic::GbmMarket;
+use tape_scenarios::{builtin, Scenario, ScenarioError};
+use tape_strategies::{StrategySpec, StrategySpecError};
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The scenario file could not be read.
+    #[error("cannot read scenario {path}: {source} (give a built-in name — see `tape scenarios` — or a TOML file)")]
+    Read { path: String, source: std::io::Error },
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The strategy table is invalid.
+    #[error("{origin}: {source}")]
+    Strategy { origin: String, source: StrategySpecError },
+    /// A ledger's recorded configuration does not describe a run this build can re-execute.
+    #[error("the ledger's recorded configuration cannot be re-executed by this build: {0}")]
+    Recorded(String),
+}
+
+/// A validated run, ready to execute.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The scenario (with the effective seed).
+    pub scenario: Scenario,
+    /// The strategy with defaults filled in.
+    pub strategy: StrategySpec,
+    /// The ledger header recording all of it.
+    pub header: Header,
+}
+
+impl RunPlan {
+    /// A plan from a built-in name or a TOML file path; `seed` overrides the scenario's.
+    pub fn load(name_or_path: &str, seed: Option<u64>) -> Result<Self, PlanError> {
+        let (text, origin) = match builtin::find(name_or_path) {
+            Some(b) => (b.toml.to_string(), format!("built-in scenario '{}'", b.name)),
+            None => {
+                let text = std::fs::read_to_string(name_or_path)
+                    .map_err(|source| PlanError::Read { path: name_or_path.to_string(), source })?;
+                (text, name_or_path.to_string())
+            }
+        };
+        let mut scenario = Scenario::from_toml(&text, &origin)?;
+        if let Some(seed) = seed {
+            scenario.seed = seed;
+        }
+        Self::from_scenario(scenario, &origin)
+    }
+
+    /// A plan from a parsed scenario.
+    pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Self, PlanError> {
+        let strategy = StrategySpec::from_table(&scenario.strategy)
+            .map_err(|source| PlanError::Strategy { origin: origin.to_string(), source })?;
+        let config = scenario.canonical(strategy.to_table());
+        let symbols = scenario.symbol_names();
+        let market = scenario.market_canonical();
+        let inputs = vec![InputSource { name: "synthetic:gbm".to_string(), blake3: *blake3::hash(market.as_bytes()).as_bytes() }];
+        let probe = strategy.build(0);
+        let rules = RuleTable::from_specs(ENGINE_RULES.iter().chain(probe.rules()))
+            .expect("engine and strategy rule ids are disjoint by construction");
+        let header = Header::new(seed_from_u64(scenario.seed), scenario.name.clone(), symbols, inputs, rules, config);
+        Ok(Self { scenario, strategy, header })
+    }
+
+    /// The plan recorded in a ledger header, checked to rebuild the very same header.
+    pub fn from_header(recorded: &Header) -> Result<Self, PlanError> {
+        let scenario = Scenario::from_toml(&recorded.config, "the ledger's recorded configuration")
+            .map_err(|e| PlanError::Recorded(e.to_string()))?;
+        let plan = Self::from_scenario(scenario, "the ledger's recorded configuration")
+            .map_err(|e| PlanError::Recorded(e.to_string()))?;
+        if plan.header != *recorded {
+            let what = if plan.header.config != recorded.config {
+                "its configuration is not in this build's canonical form"
+            } else if plan.header.rules != recorded.rules {
+                "its rule table differs from this build's rules"
+            } else if plan.header.engine_version != recorded.engine_version {
+                "it was written by another engine version"
+            } else {
+                "its header differs from the one this build derives from its configuration"
+            };
+            return Err(PlanError::Recorded(format!("{what} (written by Tape {})", recorded.engine_version)));
+        }
+        Ok(plan)
+    }
+
+    /// A fresh core for this plan.
+    pub fn core(&self) -> Core {
+        let config = CoreConfig { initial_cash: self.scenario.initial_cash(), costs: self.scenario.cost_model() };
+        let symbols = self.header.symbols.len();
+        Core::new(self.header.salt, self.header.config_digest(), config, symbols, self.strategy.build(symbols))
+    }
+
+    /// The seeded market for this plan.
+    pub fn market(&self) -> GbmMarket {
+        let calendar = self.scenario.calendar().expect("validated with the scenario");
+        GbmMarket::new(&self.scenario.market, calendar, self.header.seed)
+    }
+
+    /// Bars the market will deliver.
+    pub fn total_bars(&self) -> u64 {
+        self.scenario.market.bars * u64::from(self.scenario.market.symbols)
+    }
+}

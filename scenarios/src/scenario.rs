@@ -1,0 +1,322 @@
+//! A scenario: everything that determines a run, in one TOML document.
+//!
+//! ```toml
+//! name = "default"
+//! seed = 7
+//! [market]            # where bars come from
+//! kind = "gbm"
+//! symbols = 30
+//! start = "2014-01-01"
+//! bars = 2610
+//! [account]
+//! cash = 1000000.0
+//! [costs]
+//! slippage_bps = 2
+//! fee_bps = 1
+//! [strategy]          # kind and parameters, validated by the strategies crate
+//! kind = "sma_cross"
+//! ```
+//! Unknown keys and wrong types are errors that name the key and the line.
+
+use serde::{Deserialize, Serialize};
+use tape_engine::execution::CostModel;
+use tape_engine::fixed::Money;
+use tape_engine::time::{Ts, NANOS_PER_MINUTE};
+
+use crate::calendar::Calendar;
+use crate::canonical::to_canonical_toml;
+
+/// A scenario that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The TOML does not parse, or has an unknown key or a wrong type.
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    /// A value is out of its range.
+    #[error("{origin}: {key} = {value}: {rule}")]
+    Invalid { origin: String, key: &'static str, value: String, rule: &'static str },
+}
+
+/// What kind of market generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketKind {
+    /// Independent geometric Brownian motions, one per symbol.
+    Gbm,
+}
+
+/// Bar length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BarInterval {
+    /// Daily bars on weekdays.
+    #[serde(rename = "1d")]
+    Day,
+    /// One-minute bars around the clock.
+    #[serde(rename = "1m")]
+    Minute,
+}
+
+fn default_prefix() -> String {
+    "SYN".to_string()
+}
+fn default_close_time() -> String {
+    "21:00".to_string()
+}
+fn default_tick() -> f64 {
+    0.01
+}
+fn default_price_range() -> [f64; 2] {
+    [20.0, 200.0]
+}
+fn default_volume() -> f64 {
+    1_000_000.0
+}
+
+/// The `[market]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSpec {
+    /// Generator kind.
+    pub kind: MarketKind,
+    /// Number of symbols.
+    pub symbols: u32,
+    /// Symbol names are this prefix plus a zero-padded index (`SYN00`); one symbol is the prefix alone.
+    #[serde(default = "default_prefix")]
+    pub symbol_prefix: String,
+    /// First day (`YYYY-MM-DD`) or, for minute bars, the first bar's open time.
+    pub start: String,
+    /// Bar length: `"1d"` or `"1m"`.
+    pub bar: BarInterval,
+    /// Bars per symbol.
+    pub bars: u64,
+    /// Daily bars: time of day (UTC, `HH:MM`) the bar is stamped at, its close.
+    #[serde(default = "default_close_time")]
+    pub close_time: String,
+    /// Annual drift of log prices (0.08 = 8%).
+    pub drift: f64,
+    /// Annual volatility (0.25 = 25%).
+    pub volatility: f64,
+    /// First prices are drawn uniformly from this range.
+    #[serde(default = "default_price_range")]
+    pub initial_price: [f64; 2],
+    /// Prices are rounded to this grid.
+    #[serde(default = "default_tick")]
+    pub tick_size: f64,
+    /// Mean volume per bar, in units.
+    #[serde(default = "default_volume")]
+    pub volume: f64,
+}
+
+fn default_cash() -> f64 {
+    1_000_000.0
+}
+
+/// The `[account]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Starting cash.
+    #[serde(default = "default_cash")]
+    pub cash: f64,
+}
+
+impl Default for AccountSpec {
+    fn default() -> Self {
+        Self { cash: default_cash() }
+    }
+}
+
+/// The `[costs]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpec {
+    /// Slippage against the trader, in basis points of the fill bar's open.
+    #[serde(default)]
+    pub slippage_bps: u32,
+    /// Commission, in basis points of notional.
+    #[serde(default)]
+    pub fee_bps: u32,
+}
+
+/// A run, described completely.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name (used in default output paths).
+    pub name: String,
+    /// One line for `tape scenarios`.
+    #[serde(default)]
+    pub description: String,
+    /// Market seed (overridden by `--seed`).
+    #[serde(default)]
+    pub seed: u64,
+    /// Where bars come from.
+    pub market: MarketSpec,
+    /// The account.
+    #[serde(default)]
+    pub account: AccountSpec,
+    /// Trading costs.
+    #[serde(default)]
+    pub costs: CostSpec,
+    /// The strategy's `kind` and parameters (validated by the strategies crate).
+    pub strategy: toml::Table,
+}
+
+impl Scenario {
+    /// Parses and validates a scenario. `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            origin: origin.to_string(),
+            message: describe_toml_error(text, &e),
+        })?;
+        scenario.validate(origin)?;
+        Ok(scenario)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
+        let invalid = |key, value: String, rule| ScenarioError::Invalid { origin: origin.to_string(), key, value, rule };
+        let m = &self.market;
+        if m.symbols == 0 || m.symbols > 100_000 {
+            return Err(invalid("market.symbols", m.symbols.to_string(), "must be between 1 and 100000"));
+        }
+        if m.bars == 0 {
+            return Err(invalid("market.bars", m.bars.to_string(), "must be at least 1"));
+        }
+        self.calendar().map_err(|rule| invalid("market.start", m.start.clone(), rule))?;
+        if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
+            return Err(invalid("market.volatility", m.volatility.to_string(), "must be between 0 and 5 (annual)"));
+        }
+        if !(m.drift.is_finite() && m.drift.abs() <= 5.0) {
+            return Err(invalid("market.drift", m.drift.to_string(), "must be between -5 and 5 (annual)"));
+        }
+        let [lo, hi] = m.initial_price;
+        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
+            return Err(invalid("market.initial_price", format!("[{lo}, {hi}]"), "must be [low, high] with 0 < low <= high < 1e9"));
+        }
+        if !(m.tick_size.is_finite() && m.tick_size >= 1e-8 && m.tick_size <= lo) {
+            return Err(invalid("market.tick_size", m.tick_size.to_string(), "must be at least 1e-8 and at most the lowest initial price"));
+        }
+        if !(m.volume.is_finite() && m.volume >= 0.0 && m.volume < 1e12) {
+            return Err(invalid("market.volume", m.volume.to_string(), "must be between 0 and 1e12"));
+        }
+        if !(self.account.cash.is_finite() && self.account.cash > 0.0) || Money::from_f64(self.account.cash).is_err() {
+            return Err(invalid("account.cash", self.account.cash.to_string(), "must be a positive amount below 9.2e12"));
+        }
+        if self.costs.slippage_bps > 10_000 || self.costs.fee_bps > 10_000 {
+            return Err(invalid("costs", format!("{:?}", self.costs), "basis points must be at most 10000"));
+        }
+        Ok(())
+    }
+
+    /// The bar calendar.
+    pub fn calendar(&self) -> Result<Calendar, &'static str> {
+        let m = &self.market;
+        let start = Ts::parse(&m.start).map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
+        match m.bar {
+            BarInterval::Day => {
+                if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
+                    return Err("daily bars start on a date (YYYY-MM-DD)");
+                }
+                let (h, mi) = m
+                    .close_time
+                    .split_once(':')
+                    .and_then(|(h, mi)| Some((h.parse::<i64>().ok()?, mi.parse::<i64>().ok()?)))
+                    .filter(|&(h, mi)| (0..24).contains(&h) && (0..60).contains(&mi))
+                    .ok_or("close_time must be HH:MM (UTC)")?;
+                Ok(Calendar::Weekdays { first_day: start, close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE })
+            }
+            BarInterval::Minute => Ok(Calendar::Minutes { first_close: Ts(start.0 + NANOS_PER_MINUTE) }),
+        }
+    }
+
+    /// Symbol names, by id.
+    pub fn symbol_names(&self) -> Vec<String> {
+        let n = self.market.symbols as usize;
+        if n == 1 {
+            return vec![self.market.symbol_prefix.clone()];
+        }
+        let width = (n - 1).to_string().len();
+        (0..n).map(|i| format!("{}{i:0width$}", self.market.symbol_prefix)).collect()
+    }
+
+    /// Starting cash.
+    pub fn initial_cash(&self) -> Money {
+        Money::from_f64(self.account.cash).expect("validated")
+    }
+
+    /// The cost model.
+    pub fn cost_model(&self) -> CostModel {
+        CostModel { slippage_bps: self.costs.slippage_bps.into(), fee_bps: self.costs.fee_bps.into() }
+    }
+
+    /// The time the run starts (its `run_started` event's time): the first bar's open.
+    pub fn start_time(&self) -> Ts {
+        Ts::parse(&self.market.start).expect("validated")
+    }
+
+    /// The canonical TOML of this scenario, with the strategy table replaced by `strategy`
+    /// (the validated form with defaults filled in).
+    pub fn canonical(&self, strategy: toml::Table) -> String {
+        let mut copy = self.clone();
+        copy.strategy = strategy;
+        let table = toml::Table::try_from(&copy).expect("a scenario always serialises");
+        to_canonical_toml(&table)
+    }
+
+    /// The canonical TOML of the `[market]` table alone (hashed as the input source).
+    pub fn market_canonical(&self) -> String {
+        let table = toml::Table::try_from(&self.market).expect("a market always serialises");
+        to_canonical_toml(&table)
+    }
+}
+
+/// A TOML error as one line: the message, and the line and column when known.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {}", e.message().trim())
+        }
+        None => e.message().trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name = 't'\n[market]\nkind = 'gbm'\nsymbols = 2\nstart = '2020-01-01'\nbar = '1d'\nbars = 10\ndrift = 0.0\nvolatility = 0.2\n[strategy]\nkind = 'sma_cross'\n";
+
+    #[test]
+    fn minimal_scenario_parses_with_defaults() {
+        let s = Scenario::from_toml(MINIMAL, "t.toml").expect("valid");
+        assert_eq!(s.symbol_names(), ["SYN0", "SYN1"]);
+        assert_eq!(s.account.cash, 1_000_000.0);
+        let canonical = s.canonical(s.strategy.clone());
+        let again = Scenario::from_toml(&canonical, "canonical").expect("canonical form parses");
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = MINIMAL.replace("bars = 10", "bars = 10\nspeed = 3");
+        let err = Scenario::from_toml(&text, "t.toml").expect_err("unknown key").to_string();
+        assert!(err.contains("t.toml") && err.contains("speed") && err.contains("line 8"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let text = MINIMAL.replace("symbols = 2", "symbols = 'two'");
+        let err = Scenario::from_toml(&text, "t.toml").expect_err("wrong type").to_string();
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let text = MINIMAL.replace("volatility = 0.2", "volatility = -1.0");
+        let err = Scenario::from_toml(&text, "t.toml").expect_err("negative vol").to_string();
+        assert!(err.contains("market.volatility"), "{err}");
+    }
+}

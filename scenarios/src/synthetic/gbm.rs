@@ -1,0 +1,200 @@
+//! Geometric Brownian motion, one independent path per symbol.
+//!
+//! Per bar, with `dt = 1 / bars_per_year`, `s = volatility × √dt`:
+//! - `close = prev_close × exp((drift − volatility²/2) dt + s z)`, `z` standard normal;
+//! - `open = prev_close × (1 + 0.2 s (2u₁ − 1))`: a small gap from the previous close;
+//! - `high = max(open, close) × (1 + 0.5 s u₂)`, `low = min(open, close) × (1 − 0.5 s u₃)`;
+//! - `volume = mean × (0.5 + u₄)`, whole units;
+//! every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
+//! Symbol `i` draws from ChaCha20 stream `i + 1` of the run seed, so symbols are independent
+//! and adding one never changes another. Normals come in Box–Muller pairs.
+
+use std::convert::Infallible;
+
+use tape_engine::event::{Bar, SymbolId};
+use tape_engine::fixed::{Price, Quantity, PRICE_SCALE};
+use tape_engine::rng::SeededRng;
+use tape_engine::sequencer::TimedBar;
+use tape_engine::time::Ts;
+
+use crate::calendar::Calendar;
+use crate::scenario::MarketSpec;
+
+struct Path {
+    rng: SeededRng,
+    close: f64,
+    spare_normal: Option<f64>,
+}
+
+impl Path {
+    fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare_normal.take() {
+            return z;
+        }
+        let u1 = self.rng.open_unit();
+        let u2 = self.rng.unit();
+        let r = (-2.0 * libm::log(u1)).sqrt();
+        let theta = 2.0 * std::f64::consts::PI * u2;
+        self.spare_normal = Some(r * libm::sin(theta));
+        r * libm::cos(theta)
+    }
+}
+
+/// A seeded GBM market: an iterator of bars in time order, symbols in id order at each time.
+pub struct GbmMarket {
+    paths: Vec<Path>,
+    times: Box<dyn Iterator<Item = Ts> + Send>,
+    now: Option<Ts>,
+    next_symbol: usize,
+    drift_step: f64,
+    vol_step: f64,
+    tick_raw: i64,
+    volume_mean: f64,
+}
+
+impl GbmMarket {
+    /// A market for `spec` on `calendar`, from the run seed.
+    pub fn new(spec: &MarketSpec, calendar: Calendar, seed: [u8; 32]) -> Self {
+        let dt = 1.0 / calendar.bars_per_year();
+        let vol_step = spec.volatility * dt.sqrt();
+        let [lo, hi] = spec.initial_price;
+        let paths = (0..spec.symbols as u64)
+            .map(|i| {
+                let mut rng = SeededRng::new(seed, i + 1);
+                let close = lo + (hi - lo) * rng.unit();
+                Path { rng, close, spare_normal: None }
+            })
+            .collect();
+        Self {
+            paths,
+            times: Box::new(calendar.times(spec.bars)),
+            now: None,
+            next_symbol: 0,
+            drift_step: (spec.drift - 0.5 * spec.volatility * spec.volatility) * dt,
+            vol_step,
+            tick_raw: ((spec.tick_size * PRICE_SCALE as f64).round() as i64).max(1),
+            volume_mean: spec.volume,
+        }
+    }
+
+    fn to_price(&self, value: f64) -> Price {
+        let ticks = (value * PRICE_SCALE as f64 / self.tick_raw as f64).round().max(1.0);
+        Price::from_raw(ticks as i64 * self.tick_raw).expect("at least one tick is positive")
+    }
+
+    fn bar(&mut self, symbol: usize) -> Bar {
+        let (drift_step, vol_step, volume_mean) = (self.drift_step, self.vol_step, self.volume_mean);
+        let path = &mut self.paths[symbol];
+        let prev = path.close;
+        let z = path.normal();
+        let close = prev * libm::exp(drift_step + vol_step * z);
+        let open = prev * (1.0 + 0.2 * vol_step * (2.0 * path.rng.unit() - 1.0));
+        let high = open.max(close) * (1.0 + 0.5 * vol_step * path.rng.unit());
+        let low = open.min(close) * (1.0 - 0.5 * vol_step * path.rng.unit());
+        let volume = (volume_mean * (0.5 + path.rng.unit())).round();
+        let (open, high, low, close) = (self.to_price(open), self.to_price(high), self.to_price(low), self.to_price(close));
+        self.paths[symbol].close = close.to_f64();
+        Bar::new(
+            SymbolId(symbol as u32),
+            open,
+            high,
+            low,
+            close,
+            Quantity::from_f64(volume).expect("volume is validated below 1e12"),
+        )
+        .expect("rounding is monotone, so low <= open, close <= high")
+    }
+}
+
+impl Iterator for GbmMarket {
+    type Item = Result<TimedBar, Infallible>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.now.is_none() || self.next_symbol == self.paths.len() {
+            self.now = Some(self.times.next()?);
+            self.next_symbol = 0;
+        }
+        let symbol = self.next_symbol;
+        self.next_symbol += 1;
+        let ts = self.now.expect("set above");
+        Some(Ok(TimedBar { ts, bar: self.bar(symbol) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{BarInterval, MarketKind};
+
+    fn spec(symbols: u32, bars: u64, bar: BarInterval) -> MarketSpec {
+        MarketSpec {
+            kind: MarketKind::Gbm,
+            symbols,
+            symbol_prefix: "S".to_string(),
+            start: "2020-01-01".to_string(),
+            bar,
+            bars,
+            close_time: "21:00".to_string(),
+            drift: 0.1,
+            volatility: 0.3,
+            initial_price: [50.0, 150.0],
+            tick_size: 0.01,
+            volume: 1e6,
+        }
+    }
+
+    fn market(symbols: u32, bars: u64, seed: u64) -> Vec<TimedBar> {
+        let s = spec(symbols, bars, BarInterval::Day);
+        let cal = Calendar::Weekdays { first_day: Ts::from_date(2020, 1, 1), close_offset_ns: 0 };
+        GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(seed)).map(|r| r.expect("infallible")).collect()
+    }
+
+    #[test]
+    fn same_seed_same_bars_other_seed_other_bars() {
+        assert_eq!(market(3, 50, 7), market(3, 50, 7));
+        assert_ne!(market(3, 50, 7), market(3, 50, 8));
+    }
+
+    #[test]
+    fn adding_a_symbol_never_changes_another() {
+        let two: Vec<_> = market(2, 40, 7).into_iter().filter(|b| b.bar.symbol.0 == 0).collect();
+        let five: Vec<_> = market(5, 40, 7).into_iter().filter(|b| b.bar.symbol.0 == 0).collect();
+        assert_eq!(two, five);
+    }
+
+    #[test]
+    fn bars_are_in_time_then_symbol_order_and_positive() {
+        let bars = market(4, 30, 1);
+        assert_eq!(bars.len(), 120);
+        for w in bars.windows(2) {
+            assert!((w[0].ts, w[0].bar.symbol) < (w[1].ts, w[1].bar.symbol));
+        }
+        assert!(bars.iter().all(|b| b.bar.volume.raw() > 0));
+    }
+
+    /// Drift and volatility of log returns match the parameters (a statistical check with a
+    /// tolerance of several standard errors, on a long seeded path).
+    #[test]
+    fn log_returns_have_the_configured_drift_and_volatility() {
+        let mut s = spec(1, 200_000, BarInterval::Minute);
+        s.initial_price = [100.0, 100.0];
+        s.tick_size = 1e-6;
+        s.volatility = 0.5;
+        s.drift = 0.0;
+        let cal = Calendar::Minutes { first_close: Ts(0) };
+        let per_year = cal.bars_per_year();
+        let closes: Vec<f64> =
+            GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(11)).map(|r| r.expect("infallible").bar.close.to_f64()).collect();
+        let rets: Vec<f64> = closes.windows(2).map(|w| libm::log(w[1] / w[0])).collect();
+        let n = rets.len() as f64;
+        let mean = rets.iter().sum::<f64>() / n;
+        let var = rets.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / (n - 1.0);
+        let vol = (var * per_year).sqrt();
+        assert!((vol - 0.5).abs() < 0.01, "annualised volatility {vol}");
+        // Expected mean log return per bar: −σ²/2 · dt; its standard error is σ√dt/√n.
+        let dt = 1.0 / per_year;
+        let expected = -0.5 * 0.25 * dt;
+        let se = 0.5 * dt.sqrt() / n.sqrt();
+        assert!((mean - expected).abs() < 4.0 * se, "mean {mean}, expected {expected} ± {se}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Seeded synthetic markets.
+
+mod gbm;
+
+pub use gbm::GbmMarket;

@@ -1,0 +1,121 @@
+//! A strategy's kind and parameters, as written in a scenario's `[strategy]` table.
+
+use serde::{Deserialize, Serialize};
+use tape_engine::fixed::Quantity;
+use tape_engine::strategy::Strategy;
+
+use crate::sma_cross::{SmaCross, SmaCrossParams};
+
+/// A `[strategy]` table that cannot become a strategy.
+#[derive(Debug, thiserror::Error)]
+pub enum StrategySpecError {
+    /// `kind` is missing or not a known strategy.
+    #[error("[strategy] kind {found:?} is not a known strategy (known: sma_cross)")]
+    UnknownKind { found: Option<String> },
+    /// The parameters do not parse (unknown key, wrong type).
+    #[error("[strategy] parameters for {kind}: {message}")]
+    BadParams { kind: &'static str, message: String },
+    /// A parameter is out of its range.
+    #[error("[strategy] {key} = {value}: {rule}")]
+    OutOfRange { key: &'static str, value: String, rule: &'static str },
+}
+
+/// A validated strategy kind and its parameters (defaults filled in).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StrategySpec {
+    /// [`SmaCross`].
+    SmaCross(SmaCrossParams),
+}
+
+impl StrategySpec {
+    /// Parses and validates a `[strategy]` table.
+    pub fn from_table(table: &toml::Table) -> Result<Self, StrategySpecError> {
+        let kind = table.get("kind").and_then(|v| v.as_str());
+        let mut params = table.clone();
+        params.remove("kind");
+        let spec = match kind {
+            Some("sma_cross") => {
+                let p: SmaCrossParams = params
+                    .try_into()
+                    .map_err(|e: toml::de::Error| StrategySpecError::BadParams { kind: "sma_cross", message: e.message().to_string() })?;
+                StrategySpec::SmaCross(p)
+            }
+            other => return Err(StrategySpecError::UnknownKind { found: other.map(str::to_string) }),
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<(), StrategySpecError> {
+        match self {
+            StrategySpec::SmaCross(p) => {
+                if p.fast < 1 {
+                    return Err(StrategySpecError::OutOfRange { key: "fast", value: p.fast.to_string(), rule: "must be at least 1" });
+                }
+                if p.slow <= p.fast {
+                    return Err(StrategySpecError::OutOfRange {
+                        key: "slow",
+                        value: p.slow.to_string(),
+                        rule: "must be greater than fast",
+                    });
+                }
+                if !(p.quantity.is_finite() && p.quantity > 0.0) || Quantity::from_f64(p.quantity).is_err() {
+                    return Err(StrategySpecError::OutOfRange {
+                        key: "quantity",
+                        value: p.quantity.to_string(),
+                        rule: "must be a positive number of units",
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The table form with every default filled in (what goes into the canonical config).
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("a validated spec always serialises")
+    }
+
+    /// The strategy, for a run over `symbols` symbols.
+    pub fn build(&self, symbols: usize) -> Box<dyn Strategy> {
+        match self {
+            StrategySpec::SmaCross(p) => {
+                let quantity = Quantity::from_f64(p.quantity).expect("validated in from_table");
+                Box::new(SmaCross::new(p.clone(), quantity, symbols))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().expect("valid TOML")
+    }
+
+    #[test]
+    fn parses_and_round_trips() {
+        let spec = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 2.5")).expect("valid");
+        assert_eq!(spec, StrategySpec::SmaCross(SmaCrossParams { fast: 5, slow: 30, quantity: 2.5 }));
+        assert_eq!(StrategySpec::from_table(&spec.to_table()).expect("round trip"), spec);
+    }
+
+    #[test]
+    fn missing_parameters_take_their_defaults() {
+        let spec = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 7")).expect("valid");
+        assert_eq!(spec, StrategySpec::SmaCross(SmaCrossParams { fast: 7, ..SmaCrossParams::default() }));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let unknown = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 1\nspeed = 3"));
+        assert!(unknown.expect_err("unknown key").to_string().contains("speed"));
+        let range = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 30\nslow = 5\nquantity = 1"));
+        assert!(range.expect_err("slow <= fast").to_string().contains("slow"));
+        let kind = StrategySpec::from_table(&table("kind = 'magic'"));
+        assert!(kind.expect_err("unknown kind").to_string().contains("magic"));
+    }
+}
