@@ -6,7 +6,7 @@
 //! step(Bar at t)       → bar, then fills of that symbol's working orders at its open
 //!                        (the first bar with a later ts closes the open slice first)
 //! close_slice()        → strategy decides on the slice: signal → target → order_submitted |
-//!                        order_rejected, then portfolio_snapshot
+//!                        order_rejected, then portfolio_snapshot (every N slices)
 //! finish()             → closes the last slice, cancels working orders, run_finished
 //! ```
 //!
@@ -40,6 +40,9 @@ pub struct CoreConfig {
     pub initial_cash: Money,
     /// Slippage and fees.
     pub costs: CostModel,
+    /// A `portfolio_snapshot` is recorded every this many slices (≥ 1). The accounting
+    /// identity is checked at every slice whatever this is.
+    pub snapshot_every: u32,
 }
 
 /// An input the core folds in.
@@ -132,6 +135,7 @@ pub struct Core {
     decision_seqs: Vec<Seq>,
     fills: Vec<ComputedFill>,
     cancels: Vec<(SymbolId, WorkingOrder)>,
+    slices_since_snapshot: u32,
     stats: RunStats,
 }
 
@@ -159,6 +163,7 @@ impl Core {
             decision_seqs: Vec::new(),
             fills: Vec::new(),
             cancels: Vec::new(),
+            slices_since_snapshot: 0,
             stats: RunStats { equity: config.initial_cash, peak_equity: config.initial_cash, ..RunStats::default() },
         }
     }
@@ -261,7 +266,7 @@ impl Core {
     }
 
     /// Decides on the open slice, if any: the strategy's signals and targets, the orders
-    /// they lead to, then the portfolio snapshot.
+    /// they lead to, then the portfolio snapshot (every `snapshot_every` slices).
     pub fn close_slice(&mut self) -> Result<(), StepError> {
         let Some(ts) = self.open_slice.take() else {
             return Ok(());
@@ -288,7 +293,11 @@ impl Core {
                 self.stats.max_drawdown = drawdown;
             }
         }
-        self.emit(ts, Causes::NONE, EventBody::PortfolioSnapshot(snapshot));
+        self.slices_since_snapshot += 1;
+        if self.slices_since_snapshot >= self.config.snapshot_every.max(1) {
+            self.slices_since_snapshot = 0;
+            self.emit(ts, Causes::NONE, EventBody::PortfolioSnapshot(snapshot));
+        }
         for s in self.updated.drain(..) {
             self.in_slice[s.0 as usize] = false;
         }

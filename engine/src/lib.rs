@@ -30,4 +30,6 @@ pub mod rules;
 pub mod sequencer;
 /// The strategy interface.
 pub mod strategy;
+/// Input sources on their own thread, delivered in order.
+pub mod threaded;
 pub mod time;

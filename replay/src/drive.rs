@@ -9,6 +9,7 @@ use tape_engine::event::{Event, EventBody, EventClass};
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
 use tape_engine::ledger::{FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter, WriterSummary, HANDOFF_BYTES};
 use tape_engine::sequencer::{Sequencer, SequencerError};
+use tape_engine::threaded::ThreadedSource;
 
 use crate::plan::{PlanError, RunPlan};
 
@@ -50,7 +51,9 @@ pub fn run_with_writer(
     mut latency: Option<&mut Histogram<u64>>,
 ) -> Result<RunOutcome, RunError> {
     core.start(plan.scenario.start_time())?;
-    let market = plan.market();
+    // The market is generated on its own thread; it arrives in order, so this changes no byte.
+    let market = ThreadedSource::spawn(plan.market())
+        .map_err(|e| RunError::Source(format!("cannot start the market thread: {e}")))?;
     let sources: Vec<Box<dyn Iterator<Item = _> + Send>> = vec![Box::new(market)];
     let mut bars = 0u64;
     for item in Sequencer::new(sources) {

@@ -94,7 +94,11 @@ impl RunPlan {
 
     /// A fresh core for this plan.
     pub fn core(&self) -> Core {
-        let config = CoreConfig { initial_cash: self.scenario.initial_cash(), costs: self.scenario.cost_model() };
+        let config = CoreConfig {
+            initial_cash: self.scenario.initial_cash(),
+            costs: self.scenario.cost_model(),
+            snapshot_every: self.scenario.account.snapshot_every,
+        };
         let symbols = self.header.symbols.len();
         Core::new(self.header.salt, self.header.config_digest(), config, symbols, self.strategy.build(symbols))
     }

@@ -111,6 +111,10 @@ fn default_cash() -> f64 {
     1_000_000.0
 }
 
+fn default_snapshot_every() -> u32 {
+    1
+}
+
 /// The `[account]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,11 +122,14 @@ pub struct AccountSpec {
     /// Starting cash.
     #[serde(default = "default_cash")]
     pub cash: f64,
+    /// Record a portfolio snapshot every this many time slices (1 = at every bar time).
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u32,
 }
 
 impl Default for AccountSpec {
     fn default() -> Self {
-        Self { cash: default_cash() }
+        Self { cash: default_cash(), snapshot_every: default_snapshot_every() }
     }
 }
 
@@ -201,6 +208,9 @@ impl Scenario {
         }
         if !(self.account.cash.is_finite() && self.account.cash > 0.0) || Money::from_f64(self.account.cash).is_err() {
             return Err(invalid("account.cash", self.account.cash.to_string(), "must be a positive amount below 9.2e12"));
+        }
+        if self.account.snapshot_every == 0 {
+            return Err(invalid("account.snapshot_every", "0".to_string(), "must be at least 1"));
         }
         if self.costs.slippage_bps > 10_000 || self.costs.fee_bps > 10_000 {
             return Err(invalid("costs", format!("{:?}", self.costs), "basis points must be at most 10000"));

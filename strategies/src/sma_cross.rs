@@ -94,16 +94,13 @@ impl Strategy for SmaCross {
             let state = &mut self.symbols[index as usize];
             state.fast.push(bar.close);
             state.slow.push(bar.close);
-            let (Some(order), Some(fast), Some(slow)) =
-                (state.fast.cmp_exact(&state.slow), state.fast.value(), state.slow.value())
-            else {
-                continue;
-            };
+            let Some(order) = state.fast.cmp_exact(&state.slow) else { continue };
             let wanted = if order.is_gt() { Direction::Long } else { Direction::Flat };
             if wanted == state.direction {
                 continue;
             }
             state.direction = wanted;
+            let (Some(fast), Some(slow)) = (state.fast.value(), state.slow.value()) else { continue };
             let reason = Reason::new(
                 SMA_CROSS.id,
                 &[

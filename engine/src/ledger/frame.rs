@@ -135,32 +135,46 @@ pub fn frame_is_intact(frame: &[u8], salt: u32) -> bool {
     }
 }
 
-/// Appends little-endian fields to a frame under construction.
+/// The largest event frame this version encodes (an `order_submitted` with four causes and
+/// a full reason is 176 bytes); frames are built on the stack in a buffer this big.
+const MAX_EVENT_FRAME: usize = 256;
+
+/// Writes little-endian fields into a frame under construction.
 struct Put<'a> {
-    out: &'a mut Vec<u8>,
+    buf: &'a mut [u8; MAX_EVENT_FRAME],
+    at: usize,
 }
 
 impl Put<'_> {
-    fn u8(&mut self, v: u8) {
-        self.out.push(v);
-    }
-    fn u16(&mut self, v: u16) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn i64(&mut self, v: i64) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn f64(&mut self, v: f64) {
-        self.out.extend_from_slice(&v.to_bits().to_le_bytes());
-    }
+    #[inline]
     fn bytes(&mut self, v: &[u8]) {
-        self.out.extend_from_slice(v);
+        self.buf[self.at..self.at + v.len()].copy_from_slice(v);
+        self.at += v.len();
+    }
+    #[inline]
+    fn u8(&mut self, v: u8) {
+        self.buf[self.at] = v;
+        self.at += 1;
+    }
+    #[inline]
+    fn u16(&mut self, v: u16) {
+        self.bytes(&v.to_le_bytes());
+    }
+    #[inline]
+    fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    #[inline]
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    #[inline]
+    fn i64(&mut self, v: i64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    #[inline]
+    fn f64(&mut self, v: f64) {
+        self.bytes(&v.to_bits().to_le_bytes());
     }
     fn reason(&mut self, r: &Reason) {
         let values = r.raw_values();
@@ -172,38 +186,36 @@ impl Put<'_> {
     }
 }
 
-/// Starts a frame in `out`: writes the header with placeholder length and CRC and returns the
-/// frame's start offset, to be passed to [`finish_frame`].
-fn begin_frame(out: &mut Vec<u8>, salt: u32, kind: u16, seq: u64, ts: i64, causes: &[Seq]) -> usize {
-    let start = out.len();
-    let mut header = [0u8; FRAME_HEADER_LEN];
-    header[8..12].copy_from_slice(&salt.to_le_bytes());
-    header[12..14].copy_from_slice(&kind.to_le_bytes());
-    header[14] = causes.len() as u8;
-    header[16..24].copy_from_slice(&seq.to_le_bytes());
-    header[24..32].copy_from_slice(&ts.to_le_bytes());
-    out.extend_from_slice(&header);
+/// Starts a frame in a zeroed stack buffer: the fixed header (length and CRC left zero) and
+/// the causes.
+fn begin_frame<'b>(buf: &'b mut [u8; MAX_EVENT_FRAME], salt: u32, kind: u16, seq: u64, ts: i64, causes: &[Seq]) -> Put<'b> {
+    let mut p = Put { buf, at: 8 };
+    p.u32(salt);
+    p.u16(kind);
+    p.u8(causes.len() as u8);
+    p.u8(0);
+    p.u64(seq);
+    p.i64(ts);
     for c in causes {
-        out.extend_from_slice(&c.0.to_le_bytes());
+        p.u64(c.0);
     }
-    start
+    p
 }
 
-/// Pads the frame started at `start` to a multiple of 8, then fills in its length and CRC.
-fn finish_frame(out: &mut Vec<u8>, start: usize) {
-    let unpadded = out.len() - start;
-    let len = unpadded.next_multiple_of(8);
-    out.resize(start + len, 0);
-    debug_assert!(len <= MAX_FRAME_LEN, "frame of {len} bytes exceeds MAX_FRAME_LEN");
-    out[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
-    let crc = frame_crc(&out[start..start + len]);
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+/// Pads the frame to a multiple of 8 (the buffer started zeroed), fills in its length and
+/// CRC, and appends it to `out`.
+fn finish_frame(p: Put<'_>, out: &mut Vec<u8>) {
+    let len = p.at.next_multiple_of(8);
+    p.buf[0..4].copy_from_slice(&(len as u32).to_le_bytes());
+    let crc = frame_crc(&p.buf[..len]);
+    p.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&p.buf[..len]);
 }
 
 /// Appends the frame of `event` to `out`.
 pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
-    let start = begin_frame(out, salt, event.body.kind().code(), event.seq.0, event.ts.0, event.causes.as_slice());
-    let mut p = Put { out };
+    let mut buf = [0u8; MAX_EVENT_FRAME];
+    let mut p = begin_frame(&mut buf, salt, event.body.kind().code(), event.seq.0, event.ts.0, event.causes.as_slice());
     match &event.body {
         EventBody::RunStarted(e) => {
             p.bytes(&e.config_digest);
@@ -285,7 +297,7 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.f64(r.max_drawdown);
         }
     }
-    finish_frame(out, start);
+    finish_frame(p, out);
 }
 
 /// A block seal: closes a block and carries the chain hash through it.
@@ -318,24 +330,24 @@ pub struct LedgerClosed {
 
 /// Appends a block seal frame.
 pub fn encode_seal(seal: &BlockSealed, next_seq: u64, ts: i64, salt: u32, out: &mut Vec<u8>) {
-    let start = begin_frame(out, salt, KIND_BLOCK_SEALED, next_seq, ts, &[]);
-    let mut p = Put { out };
+    let mut buf = [0u8; MAX_EVENT_FRAME];
+    let mut p = begin_frame(&mut buf, salt, KIND_BLOCK_SEALED, next_seq, ts, &[]);
     p.u64(seal.block);
     p.u32(seal.frames);
     p.u32(seal.bytes);
     p.bytes(&seal.chain);
-    finish_frame(out, start);
+    finish_frame(p, out);
 }
 
 /// Appends the trailer frame.
 pub fn encode_trailer(trailer: &LedgerClosed, next_seq: u64, ts: i64, salt: u32, out: &mut Vec<u8>) {
-    let start = begin_frame(out, salt, KIND_LEDGER_CLOSED, next_seq, ts, &[]);
-    let mut p = Put { out };
+    let mut buf = [0u8; MAX_EVENT_FRAME];
+    let mut p = begin_frame(&mut buf, salt, KIND_LEDGER_CLOSED, next_seq, ts, &[]);
     p.u64(trailer.events);
     p.u64(trailer.blocks);
     p.bytes(&trailer.fingerprint);
     p.u8(u8::from(trailer.repaired));
-    finish_frame(out, start);
+    finish_frame(p, out);
 }
 
 /// Reads little-endian fields from a frame payload.

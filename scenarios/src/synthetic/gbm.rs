@@ -6,8 +6,9 @@
 //! - `high = max(open, close) × (1 + 0.5 s u₂)`, `low = min(open, close) × (1 − 0.5 s u₃)`;
 //! - `volume = mean × (0.5 + u₄)`, whole units;
 //! every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
-//! Symbol `i` draws from ChaCha20 stream `i + 1` of the run seed, so symbols are independent
-//! and adding one never changes another. Normals come in Box–Muller pairs.
+//! Symbol `i` draws from ChaCha stream `i + 1` of the run seed, so symbols are independent
+//! and adding one never changes another. Normals come in polar-method pairs; the uniforms
+//! `u₁…u₄` take 32 bits each, two per word.
 
 use std::convert::Infallible;
 
@@ -31,12 +32,9 @@ impl Path {
         if let Some(z) = self.spare_normal.take() {
             return z;
         }
-        let u1 = self.rng.open_unit();
-        let u2 = self.rng.unit();
-        let r = (-2.0 * libm::log(u1)).sqrt();
-        let theta = 2.0 * std::f64::consts::PI * u2;
-        self.spare_normal = Some(r * libm::sin(theta));
-        r * libm::cos(theta)
+        let (z, spare) = self.rng.normal_pair();
+        self.spare_normal = Some(spare);
+        z
     }
 }
 
@@ -78,8 +76,9 @@ impl GbmMarket {
     }
 
     fn to_price(&self, value: f64) -> Price {
-        let ticks = (value * PRICE_SCALE as f64 / self.tick_raw as f64).round().max(1.0);
-        Price::from_raw(ticks as i64 * self.tick_raw).expect("at least one tick is positive")
+        // Positive, so adding ½ and truncating rounds half up; at least one tick.
+        let ticks = ((value * PRICE_SCALE as f64 / self.tick_raw as f64 + 0.5) as i64).max(1);
+        Price::from_raw(ticks * self.tick_raw).expect("at least one tick is positive")
     }
 
     fn bar(&mut self, symbol: usize) -> Bar {
@@ -88,10 +87,13 @@ impl GbmMarket {
         let prev = path.close;
         let z = path.normal();
         let close = prev * libm::exp(drift_step + vol_step * z);
-        let open = prev * (1.0 + 0.2 * vol_step * (2.0 * path.rng.unit() - 1.0));
-        let high = open.max(close) * (1.0 + 0.5 * vol_step * path.rng.unit());
-        let low = open.min(close) * (1.0 - 0.5 * vol_step * path.rng.unit());
-        let volume = (volume_mean * (0.5 + path.rng.unit())).round();
+        let (u1, u2) = path.rng.unit_pair();
+        let (u3, u4) = path.rng.unit_pair();
+        let open = prev * (1.0 + 0.2 * vol_step * (2.0 * u1 - 1.0));
+        let high = open.max(close) * (1.0 + 0.5 * vol_step * u2);
+        let low = open.min(close) * (1.0 - 0.5 * vol_step * u3);
+        // Non-negative, so adding ½ and truncating rounds half up.
+        let volume = (volume_mean * (0.5 + u4) + 0.5) as i64 as f64;
         let (open, high, low, close) = (self.to_price(open), self.to_price(high), self.to_price(low), self.to_price(close));
         self.paths[symbol].close = close.to_f64();
         Bar::new(

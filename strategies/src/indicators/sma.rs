@@ -39,7 +39,10 @@ impl Sma {
         }
         self.window[self.next] = raw;
         self.sum += raw as i128;
-        self.next = (self.next + 1) % self.period;
+        self.next += 1;
+        if self.next == self.period {
+            self.next = 0;
+        }
     }
 
     /// Whether `period` prices have been pushed.
