@@ -21,8 +21,9 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, Causes, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted,
-    OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce,
+    Bar, Causes, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected,
+    OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal,
+    SymbolId, Target, TimeInForce,
 };
 use crate::execution::{ComputedFill, CostModel, OrderBook, WorkingOrder};
 use crate::fixed::{FixedError, Money, Quantity};
@@ -141,7 +142,13 @@ pub struct Core {
 
 impl Core {
     /// A core for `symbols` symbols. `salt` and `config_digest` come from the ledger header.
-    pub fn new(salt: u32, config_digest: [u8; 32], config: CoreConfig, symbols: usize, strategy: Box<dyn Strategy>) -> Self {
+    pub fn new(
+        salt: u32,
+        config_digest: [u8; 32],
+        config: CoreConfig,
+        symbols: usize,
+        strategy: Box<dyn Strategy>,
+    ) -> Self {
         Self {
             salt,
             config_digest,
@@ -164,7 +171,11 @@ impl Core {
             fills: Vec::new(),
             cancels: Vec::new(),
             slices_since_snapshot: 0,
-            stats: RunStats { equity: config.initial_cash, peak_equity: config.initial_cash, ..RunStats::default() },
+            stats: RunStats {
+                equity: config.initial_cash,
+                peak_equity: config.initial_cash,
+                ..RunStats::default()
+            },
         }
     }
 
@@ -175,7 +186,10 @@ impl Core {
 
     /// Counts and figures so far.
     pub fn stats(&self) -> RunStats {
-        RunStats { events: self.next_seq, ..self.stats }
+        RunStats {
+            events: self.next_seq,
+            ..self.stats
+        }
     }
 
     /// The portfolio (for inspection tools).
@@ -214,19 +228,28 @@ impl Core {
     fn on_bar(&mut self, ts: Ts, bar: Bar) -> Result<(), StepError> {
         let index = bar.symbol.0 as usize;
         if index >= self.latest.len() {
-            return Err(StepError::UnknownSymbol { symbol: bar.symbol.0, count: self.latest.len() });
+            return Err(StepError::UnknownSymbol {
+                symbol: bar.symbol.0,
+                count: self.latest.len(),
+            });
         }
         match self.open_slice {
             Some(open) if ts > open => self.close_slice()?,
             Some(open) if ts < open => return Err(StepError::OutOfOrder { ts, latest: open }),
             Some(_) => {}
             None if ts < self.latest_ts || (ts == self.latest_ts && self.stats.bars > 0) => {
-                return Err(StepError::OutOfOrder { ts, latest: self.latest_ts })
+                return Err(StepError::OutOfOrder {
+                    ts,
+                    latest: self.latest_ts,
+                })
             }
             None => {}
         }
         if self.in_slice[index] {
-            return Err(StepError::DuplicateBar { symbol: bar.symbol.0, ts });
+            return Err(StepError::DuplicateBar {
+                symbol: bar.symbol.0,
+                ts,
+            });
         }
         self.open_slice = Some(ts);
         self.latest_ts = ts;
@@ -243,7 +266,9 @@ impl Core {
         self.book.fill_on_bar(&bar, &mut fills).map_err(overflow)?;
         for f in &fills {
             let w = f.working;
-            self.portfolio.apply_fill(bar.symbol, w.side, f.quantity, f.price, f.fee).map_err(overflow)?;
+            self.portfolio
+                .apply_fill(bar.symbol, w.side, f.quantity, f.price, f.fee)
+                .map_err(overflow)?;
             let remaining = w.remaining.checked_sub(f.quantity).map_err(overflow)?;
             let body = EventBody::OrderFilled(OrderFilled {
                 order: w.order,
@@ -281,7 +306,10 @@ impl Core {
         self.decisions = decisions;
         result?;
 
-        let snapshot = self.portfolio.snapshot().map_err(|source| StepError::Accounting { ts, source })?;
+        let snapshot = self
+            .portfolio
+            .snapshot()
+            .map_err(|source| StepError::Accounting { ts, source })?;
         self.stats.equity = snapshot.equity;
         if snapshot.equity > self.stats.peak_equity {
             self.stats.peak_equity = snapshot.equity;
@@ -307,17 +335,44 @@ impl Core {
     fn record_decisions(&mut self, ts: Ts, decisions: &Decisions) -> Result<(), StepError> {
         for decision in decisions.items() {
             match *decision {
-                Decision::Signal { symbol, direction, strength, reason } => {
+                Decision::Signal {
+                    symbol,
+                    direction,
+                    strength,
+                    reason,
+                } => {
                     let cause = self.bar_cause(symbol)?;
-                    let seq = self.emit(ts, cause, EventBody::Signal(Signal { symbol, direction, strength, reason }));
+                    let seq = self.emit(
+                        ts,
+                        cause,
+                        EventBody::Signal(Signal {
+                            symbol,
+                            direction,
+                            strength,
+                            reason,
+                        }),
+                    );
                     self.decision_seqs.push(seq);
                 }
-                Decision::Target { symbol, position, reason, because } => {
+                Decision::Target {
+                    symbol,
+                    position,
+                    reason,
+                    because,
+                } => {
                     let cause = match because {
                         Some(signal) => Causes::one(self.decision_seqs[Decisions::index(signal)]),
                         None => self.bar_cause(symbol)?,
                     };
-                    let seq = self.emit(ts, cause, EventBody::Target(Target { symbol, position, reason }));
+                    let seq = self.emit(
+                        ts,
+                        cause,
+                        EventBody::Target(Target {
+                            symbol,
+                            position,
+                            reason,
+                        }),
+                    );
                     self.decision_seqs.push(seq);
                     self.route_target(ts, seq, symbol, position)?;
                 }
@@ -331,20 +386,36 @@ impl Core {
         match self.latest.get(index) {
             Some(Some(_)) => Ok(Causes::one(self.latest_bar_seq[index])),
             Some(None) => Ok(Causes::NONE),
-            None => Err(StepError::UnknownSymbol { symbol: symbol.0, count: self.latest.len() }),
+            None => Err(StepError::UnknownSymbol {
+                symbol: symbol.0,
+                count: self.latest.len(),
+            }),
         }
     }
 
     /// Turns a target into an order for the difference, or a rejection.
-    fn route_target(&mut self, ts: Ts, target_seq: Seq, symbol: SymbolId, target: Quantity) -> Result<(), StepError> {
+    fn route_target(
+        &mut self,
+        ts: Ts,
+        target_seq: Seq,
+        symbol: SymbolId,
+        target: Quantity,
+    ) -> Result<(), StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let position = self.portfolio.position(symbol).quantity;
         let pending = self.book.pending(symbol).map_err(overflow)?;
-        let delta = target.checked_sub(position).and_then(|d| d.checked_sub(pending)).map_err(overflow)?;
+        let delta = target
+            .checked_sub(position)
+            .and_then(|d| d.checked_sub(pending))
+            .map_err(overflow)?;
         if delta.is_zero() {
             return Ok(());
         }
-        let (side, quantity) = if delta.raw() > 0 { (Side::Buy, delta) } else { (Side::Sell, delta.abs().map_err(overflow)?) };
+        let (side, quantity) = if delta.raw() > 0 {
+            (Side::Buy, delta)
+        } else {
+            (Side::Sell, delta.abs().map_err(overflow)?)
+        };
         let order = OrderId(self.next_order);
         self.next_order += 1;
         let cause = Causes::one(target_seq);
@@ -355,8 +426,15 @@ impl Core {
         };
         let mut committed_cash = Money::ZERO;
         if side == Side::Buy {
-            let estimated = self.book.estimated_cost(quantity, reference).map_err(overflow)?;
-            let available = self.portfolio.cash().checked_sub(self.book.committed_cash()).map_err(overflow)?;
+            let estimated = self
+                .book
+                .estimated_cost(quantity, reference)
+                .map_err(overflow)?;
+            let available = self
+                .portfolio
+                .cash()
+                .checked_sub(self.book.committed_cash())
+                .map_err(overflow)?;
             if estimated > available {
                 let reason = Reason::new(
                     rules::INSUFFICIENT_CASH.id,
@@ -369,7 +447,11 @@ impl Core {
         }
         let reason = Reason::new(
             rules::ORDER_FROM_TARGET.id,
-            &[ReasonValue::Quantity(target), ReasonValue::Quantity(position), ReasonValue::Quantity(pending)],
+            &[
+                ReasonValue::Quantity(target),
+                ReasonValue::Quantity(position),
+                ReasonValue::Quantity(pending),
+            ],
         );
         let body = EventBody::OrderSubmitted(OrderSubmitted {
             order,
@@ -384,13 +466,39 @@ impl Core {
         });
         let submitted = self.emit(ts, cause, body);
         self.stats.orders += 1;
-        let working = WorkingOrder { order, submitted, side, remaining: quantity, expected_price: reference, committed_cash };
+        let working = WorkingOrder {
+            order,
+            submitted,
+            side,
+            remaining: quantity,
+            expected_price: reference,
+            committed_cash,
+        };
         self.book.add(symbol, working).map_err(overflow)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn reject(&mut self, ts: Ts, cause: Causes, order: OrderId, symbol: SymbolId, side: Side, quantity: Quantity, reason: Reason) {
-        self.emit(ts, cause, EventBody::OrderRejected(OrderRejected { order, symbol, side, quantity, reason }));
+    fn reject(
+        &mut self,
+        ts: Ts,
+        cause: Causes,
+        order: OrderId,
+        symbol: SymbolId,
+        side: Side,
+        quantity: Quantity,
+        reason: Reason,
+    ) {
+        self.emit(
+            ts,
+            cause,
+            EventBody::OrderRejected(OrderRejected {
+                order,
+                symbol,
+                side,
+                quantity,
+                reason,
+            }),
+        );
         self.stats.rejections += 1;
     }
 
@@ -407,7 +515,12 @@ impl Core {
         self.book.cancel_all(&mut cancels);
         for (symbol, w) in cancels.drain(..) {
             let reason = Reason::new(rules::RUN_ENDED.id, &[]);
-            let body = EventBody::OrderCancelled(OrderCancelled { order: w.order, symbol, remaining: w.remaining, reason });
+            let body = EventBody::OrderCancelled(OrderCancelled {
+                order: w.order,
+                symbol,
+                remaining: w.remaining,
+                reason,
+            });
             self.emit(ts, Causes::one(w.submitted), body);
         }
         self.cancels = cancels;
@@ -429,7 +542,16 @@ impl Core {
     fn emit(&mut self, ts: Ts, causes: Causes, body: EventBody) -> Seq {
         let seq = Seq(self.next_seq);
         self.next_seq += 1;
-        encode_event(&Event { seq, ts, causes, body }, self.salt, &mut self.out);
+        encode_event(
+            &Event {
+                seq,
+                ts,
+                causes,
+                body,
+            },
+            self.salt,
+            &mut self.out,
+        );
         seq
     }
 }

@@ -67,7 +67,11 @@ pub struct OrderBook {
 impl OrderBook {
     /// An empty book for `symbols` symbols.
     pub fn new(costs: CostModel, symbols: usize) -> Self {
-        Self { costs, working: vec![Vec::new(); symbols], committed_cash: Money::ZERO }
+        Self {
+            costs,
+            working: vec![Vec::new(); symbols],
+            committed_cash: Money::ZERO,
+        }
     }
 
     /// The cost model.
@@ -101,7 +105,11 @@ impl OrderBook {
 
     /// The worst-case cost of buying `quantity` at `reference` under this cost model: what
     /// the cash check compares with the available cash.
-    pub fn estimated_cost(&self, quantity: Quantity, reference: Price) -> Result<Money, FixedError> {
+    pub fn estimated_cost(
+        &self,
+        quantity: Quantity,
+        reference: Price,
+    ) -> Result<Money, FixedError> {
         let price = reference.shifted_bps(self.costs.slippage_bps)?;
         let notional = price.notional(quantity)?;
         notional.checked_add(notional.bps_ceil(self.costs.fee_bps)?)
@@ -109,7 +117,11 @@ impl OrderBook {
 
     /// Fills every working order of `bar.symbol` on this bar, in submission order, appending
     /// to `fills`; the filled orders leave the book.
-    pub fn fill_on_bar(&mut self, bar: &Bar, fills: &mut Vec<ComputedFill>) -> Result<(), FixedError> {
+    pub fn fill_on_bar(
+        &mut self,
+        bar: &Bar,
+        fills: &mut Vec<ComputedFill>,
+    ) -> Result<(), FixedError> {
         let working = &mut self.working[bar.symbol.0 as usize];
         for w in working.drain(..) {
             let shift = match w.side {
@@ -125,7 +137,13 @@ impl OrderBook {
                 Side::Sell => expected.checked_sub(notional)?,
             };
             self.committed_cash = self.committed_cash.checked_sub(w.committed_cash)?;
-            fills.push(ComputedFill { working: w, quantity: w.remaining, price, fee, slippage });
+            fills.push(ComputedFill {
+                working: w,
+                quantity: w.remaining,
+                price,
+                fee,
+                slippage,
+            });
         }
         Ok(())
     }
@@ -148,8 +166,15 @@ mod tests {
     }
 
     fn bar(open: f64, high: f64, low: f64, close: f64) -> Bar {
-        Bar::new(SymbolId(0), px(open), px(high), px(low), px(close), Quantity::from_units(1_000).expect("fits"))
-            .expect("consistent")
+        Bar::new(
+            SymbolId(0),
+            px(open),
+            px(high),
+            px(low),
+            px(close),
+            Quantity::from_units(1_000).expect("fits"),
+        )
+        .expect("consistent")
     }
 
     fn working(side: Side) -> WorkingOrder {
@@ -165,10 +190,17 @@ mod tests {
 
     #[test]
     fn market_buy_fills_at_open_plus_slippage_with_fee() {
-        let mut book = OrderBook::new(CostModel { slippage_bps: 10, fee_bps: 5 }, 1);
+        let mut book = OrderBook::new(
+            CostModel {
+                slippage_bps: 10,
+                fee_bps: 5,
+            },
+            1,
+        );
         book.add(SymbolId(0), working(Side::Buy)).expect("fits");
         let mut fills = Vec::new();
-        book.fill_on_bar(&bar(101.0, 103.0, 99.0, 102.0), &mut fills).expect("fits");
+        book.fill_on_bar(&bar(101.0, 103.0, 99.0, 102.0), &mut fills)
+            .expect("fits");
         let f = fills[0];
         assert_eq!(f.price, px(101.101));
         // 100 × 101.101 = 10 110.10; 5 bps = 5.05505 → rounded up to 5.055050.
@@ -179,11 +211,18 @@ mod tests {
 
     #[test]
     fn slipped_price_is_clamped_into_the_bar() {
-        let mut book = OrderBook::new(CostModel { slippage_bps: 100, fee_bps: 0 }, 1);
+        let mut book = OrderBook::new(
+            CostModel {
+                slippage_bps: 100,
+                fee_bps: 0,
+            },
+            1,
+        );
         book.add(SymbolId(0), working(Side::Sell)).expect("fits");
         let mut fills = Vec::new();
         // Open at the low: a 1% worse sell price would be below the bar.
-        book.fill_on_bar(&bar(99.0, 103.0, 99.0, 102.0), &mut fills).expect("fits");
+        book.fill_on_bar(&bar(99.0, 103.0, 99.0, 102.0), &mut fills)
+            .expect("fits");
         assert_eq!(fills[0].price, px(99.0));
     }
 }

@@ -117,7 +117,10 @@ impl Price {
     pub fn notional(self, quantity: Quantity) -> Result<Money, FixedError> {
         let exact = self.raw as i128 * quantity.raw as i128;
         let den = (PRICE_SCALE as i128 * QTY_SCALE as i128) / MONEY_SCALE as i128;
-        Ok(Money::from_raw(to_i64(div_round(exact, den), "Price::notional")?))
+        Ok(Money::from_raw(to_i64(
+            div_round(exact, den),
+            "Price::notional",
+        )?))
     }
 
     /// The price moved by `bps` basis points (positive is up), rounded half away from zero.
@@ -162,12 +165,18 @@ impl Quantity {
         units
             .checked_mul(QTY_SCALE)
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Quantity::from_units" })
+            .ok_or(FixedError::Overflow {
+                op: "Quantity::from_units",
+            })
     }
 
     /// The nearest quantity to `value`; errors unless finite and in range.
     pub fn from_f64(value: f64) -> Result<Self, FixedError> {
-        Ok(Self::from_raw(from_f64(value, QTY_SCALE, "Quantity::from_f64")?))
+        Ok(Self::from_raw(from_f64(
+            value,
+            QTY_SCALE,
+            "Quantity::from_f64",
+        )?))
     }
 
     /// The raw scaled integer.
@@ -190,7 +199,9 @@ impl Quantity {
         self.raw
             .checked_abs()
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Quantity::abs" })
+            .ok_or(FixedError::Overflow {
+                op: "Quantity::abs",
+            })
     }
 
     /// `self + other`, or an overflow error.
@@ -198,7 +209,9 @@ impl Quantity {
         self.raw
             .checked_add(other.raw)
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Quantity::add" })
+            .ok_or(FixedError::Overflow {
+                op: "Quantity::add",
+            })
     }
 
     /// `self - other`, or an overflow error.
@@ -206,7 +219,9 @@ impl Quantity {
         self.raw
             .checked_sub(other.raw)
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Quantity::sub" })
+            .ok_or(FixedError::Overflow {
+                op: "Quantity::sub",
+            })
     }
 
     /// `-self`, or an overflow error.
@@ -214,7 +229,9 @@ impl Quantity {
         self.raw
             .checked_neg()
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Quantity::neg" })
+            .ok_or(FixedError::Overflow {
+                op: "Quantity::neg",
+            })
     }
 }
 
@@ -250,12 +267,18 @@ impl Money {
         units
             .checked_mul(MONEY_SCALE)
             .map(Self::from_raw)
-            .ok_or(FixedError::Overflow { op: "Money::from_units" })
+            .ok_or(FixedError::Overflow {
+                op: "Money::from_units",
+            })
     }
 
     /// The nearest amount to `value`; errors unless finite and in range.
     pub fn from_f64(value: f64) -> Result<Self, FixedError> {
-        Ok(Self::from_raw(from_f64(value, MONEY_SCALE, "Money::from_f64")?))
+        Ok(Self::from_raw(from_f64(
+            value,
+            MONEY_SCALE,
+            "Money::from_f64",
+        )?))
     }
 
     /// The raw scaled integer.
@@ -394,7 +417,9 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error_never_a_wrap() {
-        assert!(Money::from_raw(i64::MAX).checked_add(Money::from_raw(1)).is_err());
+        assert!(Money::from_raw(i64::MAX)
+            .checked_add(Money::from_raw(1))
+            .is_err());
         assert!(Quantity::from_raw(i64::MIN).checked_neg().is_err());
         assert!(Quantity::from_units(i64::MAX / 10).is_err());
         let big = Price::from_raw(i64::MAX).expect("positive");
@@ -412,11 +437,18 @@ mod tests {
 
     #[test]
     fn display_is_exact_decimal() {
-        assert_eq!(Price::from_raw(12_345_000_000).expect("positive").to_string(), "123.45");
+        assert_eq!(
+            Price::from_raw(12_345_000_000)
+                .expect("positive")
+                .to_string(),
+            "123.45"
+        );
         assert_eq!(Money::from_raw(-1_500_000).to_string(), "-1.50");
         assert_eq!(Quantity::from_raw(1).to_string(), "0.00000001");
         // 100 shares at 12.34 is exactly 1 234.00.
-        let n = Price::from_f64(12.34).expect("valid").notional(Quantity::from_units(100).expect("fits"));
+        let n = Price::from_f64(12.34)
+            .expect("valid")
+            .notional(Quantity::from_units(100).expect("fits"));
         assert_eq!(n.expect("fits").raw(), 1_234_000_000);
     }
 }

@@ -13,9 +13,9 @@
 //! - This crate depends on no other crate of the workspace.
 
 pub mod core;
+pub mod event;
 /// Pending orders and how they fill on bars.
 pub mod execution;
-pub mod event;
 pub mod fixed;
 pub mod ledger;
 /// What a strategy may see: the market as known at `now`.

@@ -19,9 +19,19 @@ pub struct MarketView<'a> {
 
 impl<'a> MarketView<'a> {
     /// A view over explicit state (for tests and tools; the core builds its own).
-    pub fn new(now: Ts, latest: &'a [Option<Bar>], updated: &'a [SymbolId], positions: &'a [Quantity]) -> Self {
+    pub fn new(
+        now: Ts,
+        latest: &'a [Option<Bar>],
+        updated: &'a [SymbolId],
+        positions: &'a [Quantity],
+    ) -> Self {
         debug_assert_eq!(latest.len(), positions.len());
-        Self { now, latest, updated, positions }
+        Self {
+            now,
+            latest,
+            updated,
+            positions,
+        }
     }
 
     /// The time of the slice being decided on.
@@ -41,7 +51,10 @@ impl<'a> MarketView<'a> {
 
     /// The account's current position in a symbol (fills up to `now` included).
     pub fn position(&self, symbol: SymbolId) -> Quantity {
-        self.positions.get(symbol.0 as usize).copied().unwrap_or(Quantity::ZERO)
+        self.positions
+            .get(symbol.0 as usize)
+            .copied()
+            .unwrap_or(Quantity::ZERO)
     }
 
     /// Number of symbols in the run.

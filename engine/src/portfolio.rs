@@ -112,11 +112,20 @@ impl Portfolio {
             let held_abs = held.abs()?;
             let closed = quantity.min(held_abs);
             // The closed part's share of the cash flow; the remainder (a flip) opens anew.
-            let closed_flow = if closed == quantity { flow } else { flow.mul_div_trunc(closed.raw(), quantity.raw())? };
+            let closed_flow = if closed == quantity {
+                flow
+            } else {
+                flow.mul_div_trunc(closed.raw(), quantity.raw())?
+            };
             let opened_flow = flow.checked_sub(closed_flow)?;
             let cost_removed = pos.cost_basis.mul_div_trunc(closed.raw(), held_abs.raw())?;
-            self.realised = self.realised.checked_add(closed_flow.checked_sub(cost_removed)?)?;
-            pos.cost_basis = pos.cost_basis.checked_sub(cost_removed)?.checked_sub(opened_flow)?;
+            self.realised = self
+                .realised
+                .checked_add(closed_flow.checked_sub(cost_removed)?)?;
+            pos.cost_basis = pos
+                .cost_basis
+                .checked_sub(cost_removed)?
+                .checked_sub(opened_flow)?;
         } else {
             pos.cost_basis = pos.cost_basis.checked_sub(flow)?;
         }
@@ -143,7 +152,9 @@ impl Portfolio {
                 continue;
             }
             open += 1;
-            let mark = p.mark.expect("a position exists only after a fill, which follows a bar");
+            let mark = p
+                .mark
+                .expect("a position exists only after a fill, which follows a bar");
             let value = mark.notional(p.quantity)?;
             net = net.checked_add(value)?;
             gross = gross.checked_add(value.abs()?)?;
@@ -151,9 +162,17 @@ impl Portfolio {
         }
         let equity = self.cash.checked_add(net)?;
         let unrealised = net.checked_sub(cost)?;
-        let by_pnl = self.initial_cash.checked_add(self.realised)?.checked_add(unrealised)?.checked_sub(self.fees)?;
+        let by_pnl = self
+            .initial_cash
+            .checked_add(self.realised)?
+            .checked_add(unrealised)?
+            .checked_sub(self.fees)?;
         if by_pnl != equity {
-            return Err(IdentityError { by_cash: equity, by_pnl }.into());
+            return Err(IdentityError {
+                by_cash: equity,
+                by_pnl,
+            }
+            .into());
         }
         Ok(PortfolioSnapshot {
             cash: self.cash,
@@ -182,12 +201,26 @@ mod tests {
         let mut p = Portfolio::new(Money::from_units(10_000).expect("fits"), 1);
         let s = SymbolId(0);
         let q = Quantity::from_units(10).expect("fits");
-        p.apply_fill(s, Side::Buy, q, px(100.0), Money::from_units(1).expect("fits")).expect("fits");
+        p.apply_fill(
+            s,
+            Side::Buy,
+            q,
+            px(100.0),
+            Money::from_units(1).expect("fits"),
+        )
+        .expect("fits");
         p.mark(s, px(105.0));
         let snap = p.snapshot().expect("identity holds");
         assert_eq!(snap.unrealised_pnl, Money::from_units(50).expect("fits"));
         assert_eq!(snap.equity, Money::from_units(10_049).expect("fits"));
-        p.apply_fill(s, Side::Sell, q, px(110.0), Money::from_units(1).expect("fits")).expect("fits");
+        p.apply_fill(
+            s,
+            Side::Sell,
+            q,
+            px(110.0),
+            Money::from_units(1).expect("fits"),
+        )
+        .expect("fits");
         let snap = p.snapshot().expect("identity holds");
         assert_eq!(snap.realised_pnl, Money::from_units(100).expect("fits"));
         assert_eq!(snap.cash, Money::from_units(10_098).expect("fits"));
@@ -198,11 +231,28 @@ mod tests {
     fn a_flip_closes_then_opens() {
         let mut p = Portfolio::new(Money::from_units(10_000).expect("fits"), 1);
         let s = SymbolId(0);
-        p.apply_fill(s, Side::Buy, Quantity::from_units(10).expect("fits"), px(100.0), Money::ZERO).expect("fits");
-        p.apply_fill(s, Side::Sell, Quantity::from_units(30).expect("fits"), px(90.0), Money::ZERO).expect("fits");
+        p.apply_fill(
+            s,
+            Side::Buy,
+            Quantity::from_units(10).expect("fits"),
+            px(100.0),
+            Money::ZERO,
+        )
+        .expect("fits");
+        p.apply_fill(
+            s,
+            Side::Sell,
+            Quantity::from_units(30).expect("fits"),
+            px(90.0),
+            Money::ZERO,
+        )
+        .expect("fits");
         p.mark(s, px(80.0));
         let snap = p.snapshot().expect("identity holds");
-        assert_eq!(p.position(s).quantity, Quantity::from_units(-20).expect("fits"));
+        assert_eq!(
+            p.position(s).quantity,
+            Quantity::from_units(-20).expect("fits")
+        );
         assert_eq!(snap.realised_pnl, Money::from_units(-100).expect("fits"));
         // Short 20 from 90, marked at 80: +200.
         assert_eq!(snap.unrealised_pnl, Money::from_units(200).expect("fits"));

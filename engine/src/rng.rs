@@ -111,7 +111,11 @@ mod tests {
     // Computed independently by a 30-line Python ChaCha (the RFC 7539 block function with 8
     // rounds, rand_chacha's 64-bit counter in words 12–13 and 64-bit stream id in words
     // 14–15) and Python's math module for the polar step.
-    const PINNED_WORDS: [u64; 3] = [14_095_323_943_061_994_099, 8_595_031_940_432_502_117, 104_676_313_501_531_310];
+    const PINNED_WORDS: [u64; 3] = [
+        14_095_323_943_061_994_099,
+        8_595_031_940_432_502_117,
+        104_676_313_501_531_310,
+    ];
     const PINNED_NORMAL_BITS: (u64, u64) = (4_602_888_076_276_854_050, 13_827_383_723_334_800_289); // 0.5232…, −0.6479…
 
     #[test]
@@ -124,10 +128,12 @@ mod tests {
     fn normal_moments_are_standard() {
         let mut rng = SeededRng::new(seed_from_u64(1), 0);
         let n = 200_000;
-        let xs: Vec<f64> = (0..n / 2).flat_map(|_| {
-            let (a, b) = rng.normal_pair();
-            [a, b]
-        }).collect();
+        let xs: Vec<f64> = (0..n / 2)
+            .flat_map(|_| {
+                let (a, b) = rng.normal_pair();
+                [a, b]
+            })
+            .collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.01, "mean {mean}");

@@ -29,14 +29,19 @@ pub const RUN_ENDED: RuleSpec = RuleSpec {
     fields: &[],
 };
 
-
 /// A target for a symbol that has no bar yet cannot be priced, so its order is refused.
 pub const NO_MARKET_PRICE: RuleSpec = RuleSpec {
     id: RuleId(3),
     name: "no_market_price",
-    summary: "An order is refused when its symbol has no bar yet: there is no price to check it against.",
+    summary:
+        "An order is refused when its symbol has no bar yet: there is no price to check it against.",
     fields: &[("target", Unit::Quantity)],
 };
 
 /// Every engine rule, in id order.
-pub const ENGINE_RULES: &[RuleSpec] = &[ORDER_FROM_TARGET, INSUFFICIENT_CASH, RUN_ENDED, NO_MARKET_PRICE];
+pub const ENGINE_RULES: &[RuleSpec] = &[
+    ORDER_FROM_TARGET,
+    INSUFFICIENT_CASH,
+    RUN_ENDED,
+    NO_MARKET_PRICE,
+];

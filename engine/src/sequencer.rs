@@ -26,8 +26,14 @@ pub enum SequencerError<E: std::error::Error + 'static> {
     #[error(transparent)]
     Source(E),
     /// A source went back in time.
-    #[error("source {source_index} delivered {ts} after {previous}: sources must be in time order")]
-    OutOfOrder { source_index: usize, ts: Ts, previous: Ts },
+    #[error(
+        "source {source_index} delivered {ts} after {previous}: sources must be in time order"
+    )]
+    OutOfOrder {
+        source_index: usize,
+        ts: Ts,
+        previous: Ts,
+    },
 }
 
 type Source<'a, E> = Box<dyn Iterator<Item = Result<TimedBar, E>> + Send + 'a>;
@@ -53,7 +59,14 @@ impl<'a, E: std::error::Error + 'static> Sequencer<'a, E> {
     pub fn new(sources: Vec<Source<'a, E>>) -> Self {
         let lanes = sources
             .into_iter()
-            .map(|source| Lane { source, lookahead: None, group: Vec::new(), next_in_group: 0, last_ts: None, done: false })
+            .map(|source| Lane {
+                source,
+                lookahead: None,
+                group: Vec::new(),
+                next_in_group: 0,
+                last_ts: None,
+                done: false,
+            })
             .collect();
         Self { lanes }
     }
@@ -78,7 +91,11 @@ impl<'a, E: std::error::Error + 'static> Sequencer<'a, E> {
                 Some(Ok(item)) => {
                     if let Some(prev) = lane.last_ts {
                         if item.ts < prev {
-                            return Err(SequencerError::OutOfOrder { source_index: index, ts: item.ts, previous: prev });
+                            return Err(SequencerError::OutOfOrder {
+                                source_index: index,
+                                ts: item.ts,
+                                previous: prev,
+                            });
                         }
                     }
                     lane.last_ts = Some(item.ts);
@@ -141,7 +158,12 @@ mod tests {
     }
 
     fn source(items: Vec<(i64, u32, i64)>) -> Source<'static, Never> {
-        Box::new(items.into_iter().map(|(ts, s, c)| Ok(TimedBar { ts: Ts(ts), bar: bar(s, c) })))
+        Box::new(items.into_iter().map(|(ts, s, c)| {
+            Ok(TimedBar {
+                ts: Ts(ts),
+                bar: bar(s, c),
+            })
+        }))
     }
 
     #[test]
@@ -152,13 +174,29 @@ mod tests {
             .map(|r| r.expect("in order"))
             .map(|t| (t.ts.0, t.bar.symbol.0, t.bar.close.raw()))
             .collect();
-        assert_eq!(got, vec![(1, 0, 11), (1, 2, 10), (1, 1, 20), (2, 0, 21), (3, 1, 12), (3, 0, 22)]);
+        assert_eq!(
+            got,
+            vec![
+                (1, 0, 11),
+                (1, 2, 10),
+                (1, 1, 20),
+                (2, 0, 21),
+                (3, 1, 12),
+                (3, 0, 22)
+            ]
+        );
     }
 
     #[test]
     fn a_source_going_back_in_time_is_an_error() {
         let a = source(vec![(2, 0, 1), (1, 0, 2)]);
         let mut seq = Sequencer::new(vec![a]);
-        assert!(matches!(seq.next(), Some(Err(SequencerError::OutOfOrder { source_index: 0, .. }))));
+        assert!(matches!(
+            seq.next(),
+            Some(Err(SequencerError::OutOfOrder {
+                source_index: 0,
+                ..
+            }))
+        ));
     }
 }

@@ -25,9 +25,19 @@ pub struct SignalRef(usize);
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Decision {
     /// A signal on a symbol; the core records it caused by the symbol's latest bar.
-    Signal { symbol: SymbolId, direction: Direction, strength: f64, reason: Reason },
+    Signal {
+        symbol: SymbolId,
+        direction: Direction,
+        strength: f64,
+        reason: Reason,
+    },
     /// A target position; caused by `because`, or by the symbol's latest bar.
-    Target { symbol: SymbolId, position: Quantity, reason: Reason, because: Option<SignalRef> },
+    Target {
+        symbol: SymbolId,
+        position: Quantity,
+        reason: Reason,
+        because: Option<SignalRef>,
+    },
 }
 
 /// The decisions of one slice, in the order the core records them. Reused across slices, so
@@ -39,14 +49,36 @@ pub struct Decisions {
 
 impl Decisions {
     /// Records a signal and returns a reference for the target it leads to.
-    pub fn signal(&mut self, symbol: SymbolId, direction: Direction, strength: f64, reason: Reason) -> SignalRef {
-        self.items.push(Decision::Signal { symbol, direction, strength, reason });
+    pub fn signal(
+        &mut self,
+        symbol: SymbolId,
+        direction: Direction,
+        strength: f64,
+        reason: Reason,
+    ) -> SignalRef {
+        self.items.push(Decision::Signal {
+            symbol,
+            direction,
+            strength,
+            reason,
+        });
         SignalRef(self.items.len() - 1)
     }
 
     /// Records a target position.
-    pub fn target(&mut self, symbol: SymbolId, position: Quantity, reason: Reason, because: Option<SignalRef>) {
-        self.items.push(Decision::Target { symbol, position, reason, because });
+    pub fn target(
+        &mut self,
+        symbol: SymbolId,
+        position: Quantity,
+        reason: Reason,
+        because: Option<SignalRef>,
+    ) {
+        self.items.push(Decision::Target {
+            symbol,
+            position,
+            reason,
+            because,
+        });
     }
 
     /// The decisions so far.

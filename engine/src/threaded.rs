@@ -29,19 +29,28 @@ impl<T: Send + 'static> ThreadedSource<T> {
     {
         let (tx, batches) = bounded::<Vec<T>>(DEPTH);
         let (recycle, recycled) = bounded::<Vec<T>>(DEPTH + 2);
-        let producer = std::thread::Builder::new().name("tape-source".to_string()).spawn(move || {
-            let mut source = source;
-            loop {
-                let mut batch = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                batch.clear();
-                batch.extend(source.by_ref().take(BATCH));
-                let last = batch.len() < BATCH;
-                if batch.is_empty() || tx.send(batch).is_err() || last {
-                    return;
+        let producer = std::thread::Builder::new()
+            .name("tape-source".to_string())
+            .spawn(move || {
+                let mut source = source;
+                loop {
+                    let mut batch = recycled
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    batch.clear();
+                    batch.extend(source.by_ref().take(BATCH));
+                    let last = batch.len() < BATCH;
+                    if batch.is_empty() || tx.send(batch).is_err() || last {
+                        return;
+                    }
                 }
-            }
-        })?;
-        Ok(Self { batches, recycle, current: Vec::new().into_iter(), producer: Some(producer) })
+            })?;
+        Ok(Self {
+            batches,
+            recycle,
+            current: Vec::new().into_iter(),
+            producer: Some(producer),
+        })
     }
 }
 
@@ -81,7 +90,9 @@ mod tests {
     #[test]
     fn items_arrive_in_order_across_batches() {
         let n = BATCH * 3 + 17;
-        let got: Vec<usize> = ThreadedSource::spawn(0..n).expect("thread starts").collect();
+        let got: Vec<usize> = ThreadedSource::spawn(0..n)
+            .expect("thread starts")
+            .collect();
         assert_eq!(got, (0..n).collect::<Vec<_>>());
     }
 

@@ -69,7 +69,9 @@ impl Ts {
 
     /// Parses `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM[:SS[.fraction]][Z]`.
     pub fn parse(input: &str) -> Result<Self, TimeParseError> {
-        parse_time(input.trim()).ok_or_else(|| TimeParseError { input: input.to_string() })
+        parse_time(input.trim()).ok_or_else(|| TimeParseError {
+            input: input.to_string(),
+        })
     }
 }
 
@@ -136,7 +138,13 @@ impl fmt::Display for Ts {
         let in_day = self.0.rem_euclid(NANOS_PER_DAY);
         let secs = in_day / NANOS_PER_SECOND;
         let sub = in_day % NANOS_PER_SECOND;
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )?;
         if sub != 0 {
             let mut frac = format!("{sub:09}");
             while frac.ends_with('0') {
@@ -164,16 +172,35 @@ mod tests {
         assert_eq!(Ts::from_date(1970, 1, 1).0, 0);
         // 2000-03-01 is day 11 017 (checked against `date -d 2000-03-01 +%s` / 86400).
         assert_eq!(Ts::from_date(2000, 3, 1).day(), 11_017);
-        assert_eq!(Ts::from_date(2024, 1, 1).weekday(), 0, "2024-01-01 was a Monday");
-        assert_eq!(Ts::from_date(2000, 2, 29).to_string(), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            Ts::from_date(2024, 1, 1).weekday(),
+            0,
+            "2024-01-01 was a Monday"
+        );
+        assert_eq!(
+            Ts::from_date(2000, 2, 29).to_string(),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]
     fn parse_accepts_dates_and_times_and_rejects_junk() {
-        assert_eq!(Ts::parse("2020-01-02").expect("date"), Ts::from_date(2020, 1, 2));
+        assert_eq!(
+            Ts::parse("2020-01-02").expect("date"),
+            Ts::from_date(2020, 1, 2)
+        );
         let t = Ts::parse("2020-01-02T21:30:05.5Z").expect("time");
-        assert_eq!(t.0 - Ts::from_date(2020, 1, 2).0, (21 * 3600 + 30 * 60 + 5) * NANOS_PER_SECOND + 500_000_000);
-        for bad in ["2020-13-01", "2021-02-29", "yesterday", "2020-01-02T25:00", "2020-01-02T10:00:00.1234567890"] {
+        assert_eq!(
+            t.0 - Ts::from_date(2020, 1, 2).0,
+            (21 * 3600 + 30 * 60 + 5) * NANOS_PER_SECOND + 500_000_000
+        );
+        for bad in [
+            "2020-13-01",
+            "2021-02-29",
+            "yesterday",
+            "2020-01-02T25:00",
+            "2020-01-02T10:00:00.1234567890",
+        ] {
             assert!(Ts::parse(bad).is_err(), "{bad} should not parse");
         }
     }

@@ -7,7 +7,10 @@ use hdrhistogram::Histogram;
 use tape_engine::core::{Core, Input, RunStats, StepError};
 use tape_engine::event::{Event, EventBody, EventClass};
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
-use tape_engine::ledger::{FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter, WriterSummary, HANDOFF_BYTES};
+use tape_engine::ledger::{
+    FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
+    WriterSummary, HANDOFF_BYTES,
+};
 use tape_engine::sequencer::{Sequencer, SequencerError};
 use tape_engine::threaded::ThreadedSource;
 
@@ -57,9 +60,14 @@ pub fn run_with_writer(
     let sources: Vec<Box<dyn Iterator<Item = _> + Send>> = vec![Box::new(market)];
     let mut bars = 0u64;
     for item in Sequencer::new(sources) {
-        let timed = item.map_err(|e: SequencerError<std::convert::Infallible>| RunError::Source(e.to_string()))?;
+        let timed = item.map_err(|e: SequencerError<std::convert::Infallible>| {
+            RunError::Source(e.to_string())
+        })?;
         let started = latency.is_some().then(crate::cmd::now);
-        core.step(Input::Bar { ts: timed.ts, bar: timed.bar })?;
+        core.step(Input::Bar {
+            ts: timed.ts,
+            bar: timed.bar,
+        })?;
         if core.output().len() >= HANDOFF_BYTES {
             let full = std::mem::take(core.output());
             *core.output() = writer.submit(full)?;
@@ -139,7 +147,9 @@ impl Produced {
         if self.at == self.bytes.len() {
             return None;
         }
-        let len = FrameHeader::parse(&self.bytes[self.at..]).expect("the core writes whole frames").len as usize;
+        let len = FrameHeader::parse(&self.bytes[self.at..])
+            .expect("the core writes whole frames")
+            .len as usize;
         let frame = &self.bytes[self.at..self.at + len];
         self.at += len;
         Some(frame)
@@ -156,15 +166,23 @@ fn decode_produced(frame: &[u8]) -> Event {
 
 /// Re-executes the core on a ledger's recorded inputs and compares every event byte for
 /// byte. Makes no call to the outside world: everything comes from the ledger.
-pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<ReplayVerdict, ReplayError> {
+pub fn replay_ledger(
+    path: &Path,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<ReplayVerdict, ReplayError> {
     let mut reader = LedgerReader::open(path)?;
     let plan = RunPlan::from_header(reader.header())?;
     let mut core = plan.core();
-    let mut produced = Produced { bytes: Vec::new(), at: 0 };
+    let mut produced = Produced {
+        bytes: Vec::new(),
+        at: 0,
+    };
     let mut finished = false;
     let mut events = 0u64;
     loop {
-        let Some(frame) = reader.next_event()? else { break };
+        let Some(frame) = reader.next_event()? else {
+            break;
+        };
         let seq = frame.header.seq;
         let kind = frame.kind();
         if produced.is_empty(&mut core) {
@@ -183,7 +201,12 @@ pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Re
             if let Err(e) = step {
                 let expected = Some(frame.decode()?);
                 let note = Some(e.to_string());
-                return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq, expected, actual: None, note })));
+                return Ok(ReplayVerdict::Diverged(Box::new(Divergence {
+                    seq,
+                    expected,
+                    actual: None,
+                    note,
+                })));
             }
         }
         match produced.next_frame(&mut core) {
@@ -191,7 +214,12 @@ pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Re
             mine => {
                 let actual = mine.map(decode_produced);
                 let expected = Some(frame.decode()?);
-                return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq, expected, actual, note: None })));
+                return Ok(ReplayVerdict::Diverged(Box::new(Divergence {
+                    seq,
+                    expected,
+                    actual,
+                    note: None,
+                })));
             }
         }
         events += 1;
@@ -209,7 +237,12 @@ pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Re
     }
     if let Some(extra) = produced.next_frame(&mut core) {
         let actual = decode_produced(extra);
-        return Ok(ReplayVerdict::Diverged(Box::new(Divergence { seq: actual.seq.0, expected: None, actual: Some(actual), note: None })));
+        return Ok(ReplayVerdict::Diverged(Box::new(Divergence {
+            seq: actual.seq.0,
+            expected: None,
+            actual: Some(actual),
+            note: None,
+        })));
     }
     on_progress(reader.offset());
     Ok(ReplayVerdict::Identical(summary))
@@ -219,7 +252,10 @@ pub fn replay_ledger(path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<Re
 fn feed_input(core: &mut Core, event: &Event) -> Result<(), StepError> {
     match &event.body {
         EventBody::RunStarted(_) => core.start(event.ts),
-        EventBody::Bar(bar) => core.step(Input::Bar { ts: event.ts, bar: *bar }),
+        EventBody::Bar(bar) => core.step(Input::Bar {
+            ts: event.ts,
+            bar: *bar,
+        }),
         other => unreachable!("{:?} is not an input kind", other.kind()),
     }
 }
@@ -240,7 +276,14 @@ pub fn causal_chain(path: &Path, seq: u64) -> Result<Vec<Event>, LedgerReadError
             }
             if wanted.contains(&s) {
                 let event = frame.decode()?;
-                next.extend(event.causes.as_slice().iter().map(|c| c.0).filter(|c| !found.contains_key(c)));
+                next.extend(
+                    event
+                        .causes
+                        .as_slice()
+                        .iter()
+                        .map(|c| c.0)
+                        .filter(|c| !found.contains_key(c)),
+                );
                 found.insert(s, event);
             }
         }

@@ -6,6 +6,7 @@ use tape_engine::event::RuleTable;
 use tape_engine::ledger::{Header, InputSource};
 use tape_engine::rng::seed_from_u64;
 use tape_engine::rules::ENGINE_RULES;
+use tape_engine::time::Ts;
 use tape_scenarios::synthetic::GbmMarket;
 use tape_scenarios::{builtin, Scenario, ScenarioError};
 use tape_strategies::{StrategySpec, StrategySpecError};
@@ -15,13 +16,19 @@ use tape_strategies::{StrategySpec, StrategySpecError};
 pub enum PlanError {
     /// The scenario file could not be read.
     #[error("cannot read scenario {path}: {source} (give a built-in name — see `tape scenarios` — or a TOML file)")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// The strategy table is invalid.
     #[error("{origin}: {source}")]
-    Strategy { origin: String, source: StrategySpecError },
+    Strategy {
+        origin: String,
+        source: StrategySpecError,
+    },
     /// A ledger's recorded configuration does not describe a run this build can re-execute.
     #[error("the ledger's recorded configuration cannot be re-executed by this build: {0}")]
     Recorded(String),
@@ -36,16 +43,24 @@ pub struct RunPlan {
     pub strategy: StrategySpec,
     /// The ledger header recording all of it.
     pub header: Header,
+    /// A different future for the market after a cut (the look-ahead check's alternative).
+    pub future: Option<(Ts, [u8; 32])>,
 }
 
 impl RunPlan {
     /// A plan from a built-in name or a TOML file path; `seed` overrides the scenario's.
     pub fn load(name_or_path: &str, seed: Option<u64>) -> Result<Self, PlanError> {
         let (text, origin) = match builtin::find(name_or_path) {
-            Some(b) => (b.toml.to_string(), format!("built-in scenario '{}'", b.name)),
+            Some(b) => (
+                b.toml.to_string(),
+                format!("built-in scenario '{}'", b.name),
+            ),
             None => {
-                let text = std::fs::read_to_string(name_or_path)
-                    .map_err(|source| PlanError::Read { path: name_or_path.to_string(), source })?;
+                let text =
+                    std::fs::read_to_string(name_or_path).map_err(|source| PlanError::Read {
+                        path: name_or_path.to_string(),
+                        source,
+                    })?;
                 (text, name_or_path.to_string())
             }
         };
@@ -58,38 +73,73 @@ impl RunPlan {
 
     /// A plan from a parsed scenario.
     pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Self, PlanError> {
-        let strategy = StrategySpec::from_table(&scenario.strategy)
-            .map_err(|source| PlanError::Strategy { origin: origin.to_string(), source })?;
+        let strategy =
+            StrategySpec::from_table(&scenario.strategy).map_err(|source| PlanError::Strategy {
+                origin: origin.to_string(),
+                source,
+            })?;
         let config = scenario.canonical(strategy.to_table());
         let symbols = scenario.symbol_names();
         let market = scenario.market_canonical();
-        let inputs = vec![InputSource { name: "synthetic:gbm".to_string(), blake3: *blake3::hash(market.as_bytes()).as_bytes() }];
+        let inputs = vec![InputSource {
+            name: "synthetic:gbm".to_string(),
+            blake3: *blake3::hash(market.as_bytes()).as_bytes(),
+        }];
         let probe = strategy.build(0);
         let rules = RuleTable::from_specs(ENGINE_RULES.iter().chain(probe.rules()))
             .expect("engine and strategy rule ids are disjoint by construction");
-        let header = Header::new(seed_from_u64(scenario.seed), scenario.name.clone(), symbols, inputs, rules, config);
-        Ok(Self { scenario, strategy, header })
+        let header = Header::new(
+            seed_from_u64(scenario.seed),
+            scenario.name.clone(),
+            symbols,
+            inputs,
+            rules,
+            config,
+        );
+        Ok(Self {
+            scenario,
+            strategy,
+            header,
+            future: None,
+        })
     }
 
     /// The plan recorded in a ledger header, checked to rebuild the very same header.
     pub fn from_header(recorded: &Header) -> Result<Self, PlanError> {
         let scenario = Scenario::from_toml(&recorded.config, "the ledger's recorded configuration")
             .map_err(|e| PlanError::Recorded(e.to_string()))?;
-        let plan = Self::from_scenario(scenario, "the ledger's recorded configuration")
+        let mut plan = Self::from_scenario(scenario, "the ledger's recorded configuration")
             .map_err(|e| PlanError::Recorded(e.to_string()))?;
+        // Replay takes its bars from the ledger, so the recorded inputs are taken as they are.
+        plan.header.inputs = recorded.inputs.clone();
+        plan.header = plan.header.with_engine_version(&recorded.engine_version);
         if plan.header != *recorded {
             let what = if plan.header.config != recorded.config {
                 "its configuration is not in this build's canonical form"
             } else if plan.header.rules != recorded.rules {
                 "its rule table differs from this build's rules"
-            } else if plan.header.engine_version != recorded.engine_version {
-                "it was written by another engine version"
             } else {
                 "its header differs from the one this build derives from its configuration"
             };
-            return Err(PlanError::Recorded(format!("{what} (written by Tape {})", recorded.engine_version)));
+            return Err(PlanError::Recorded(format!(
+                "{what} (written by Tape {})",
+                recorded.engine_version
+            )));
         }
         Ok(plan)
+    }
+
+    /// The same run with the market's future after `cut` drawn from `future_seed` instead.
+    /// The header records the changed input, so the two ledgers never pass as one run.
+    pub fn with_future_after(mut self, cut: Ts, future_seed: u64) -> Self {
+        let seed = seed_from_u64(future_seed);
+        self.future = Some((cut, seed));
+        if let Some(input) = self.header.inputs.first_mut() {
+            input.name = format!("synthetic:gbm, future after {cut} from seed {future_seed}");
+        }
+        let version = self.header.engine_version.clone();
+        self.header = self.header.with_engine_version(&version);
+        self
     }
 
     /// A fresh core for this plan.
@@ -100,13 +150,26 @@ impl RunPlan {
             snapshot_every: self.scenario.account.snapshot_every,
         };
         let symbols = self.header.symbols.len();
-        Core::new(self.header.salt, self.header.config_digest(), config, symbols, self.strategy.build(symbols))
+        Core::new(
+            self.header.salt,
+            self.header.config_digest(),
+            config,
+            symbols,
+            self.strategy.build(symbols),
+        )
     }
 
     /// The seeded market for this plan.
     pub fn market(&self) -> GbmMarket {
-        let calendar = self.scenario.calendar().expect("validated with the scenario");
-        GbmMarket::new(&self.scenario.market, calendar, self.header.seed)
+        let calendar = self
+            .scenario
+            .calendar()
+            .expect("validated with the scenario");
+        let market = GbmMarket::new(&self.scenario.market, calendar, self.header.seed);
+        match self.future {
+            Some((cut, seed)) => market.with_future_after(cut, seed),
+            None => market,
+        }
     }
 
     /// Bars the market will deliver.

@@ -13,7 +13,9 @@ impl Progress {
     /// A bar counting to `total` of `unit` (e.g. "bars", "bytes").
     pub fn new(total: u64, unit: &str, quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {
-            return Self { bar: ProgressBar::hidden() };
+            return Self {
+                bar: ProgressBar::hidden(),
+            };
         }
         let bar = ProgressBar::new(total);
         let template = if unit == "bytes" {
@@ -21,7 +23,8 @@ impl Progress {
         } else {
             format!("{{spinner}} {{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, {{eta}})")
         };
-        let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style.progress_chars("=> "));
         Self { bar }
     }

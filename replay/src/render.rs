@@ -20,7 +20,11 @@ impl<'a> Renderer<'a> {
     }
 
     fn symbol(&self, id: u32) -> String {
-        self.header.symbols.get(id as usize).cloned().unwrap_or_else(|| format!("#{id}"))
+        self.header
+            .symbols
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}"))
     }
 
     /// One readable line: `#seq ts kind field=value … causes=[…]`.
@@ -33,7 +37,10 @@ impl<'a> Renderer<'a> {
                 }
                 FieldValue::Reason(r) => {
                     let (rule, values) = self.header.rules.describe(&r);
-                    let parts: Vec<String> = values.iter().map(|(n, v)| format!("{n}={}", self.plain(v))).collect();
+                    let parts: Vec<String> = values
+                        .iter()
+                        .map(|(n, v)| format!("{n}={}", self.plain(v)))
+                        .collect();
                     let _ = write!(out, " {name}={rule}({})", parts.join(" "));
                 }
                 other => {
@@ -42,7 +49,12 @@ impl<'a> Renderer<'a> {
             }
         }
         if !event.causes.as_slice().is_empty() {
-            let causes: Vec<String> = event.causes.as_slice().iter().map(|c| c.0.to_string()).collect();
+            let causes: Vec<String> = event
+                .causes
+                .as_slice()
+                .iter()
+                .map(|c| c.0.to_string())
+                .collect();
             let _ = write!(out, " causes=[{}]", causes.join(","));
         }
         out
@@ -68,7 +80,12 @@ impl<'a> Renderer<'a> {
     /// One JSON object: `seq`, `ts` (RFC 3339), `ts_ns`, `kind`, `causes`, then the payload.
     pub fn json(&self, event: &Event) -> String {
         let mut out = String::with_capacity(256);
-        let causes: Vec<String> = event.causes.as_slice().iter().map(|c| c.0.to_string()).collect();
+        let causes: Vec<String> = event
+            .causes
+            .as_slice()
+            .iter()
+            .map(|c| c.0.to_string())
+            .collect();
         let _ = write!(
             out,
             "{{\"seq\":{},\"ts\":\"{}\",\"ts_ns\":{},\"kind\":\"{}\",\"causes\":[{}]",
@@ -125,13 +142,22 @@ pub fn float_text(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tape_engine::event::{Causes, EventBody, OrderFilled, OrderId, RuleTable, Seq, Side, SymbolId};
+    use tape_engine::event::{
+        Causes, EventBody, OrderFilled, OrderId, RuleTable, Seq, Side, SymbolId,
+    };
     use tape_engine::fixed::{Money, Price, Quantity};
     use tape_engine::time::Ts;
 
     fn header() -> Header {
         let rules = RuleTable::from_specs(tape_engine::rules::ENGINE_RULES).expect("unique ids");
-        Header::new([0; 32], "t".to_string(), vec!["AAA".to_string()], vec![], rules, String::new())
+        Header::new(
+            [0; 32],
+            "t".to_string(),
+            vec!["AAA".to_string()],
+            vec![],
+            rules,
+            String::new(),
+        )
     }
 
     #[test]
@@ -161,6 +187,9 @@ mod tests {
         assert!(line.contains("\"price\":101.23456789"), "{line}");
         assert!(line.contains("\"slippage\":-2.50"), "{line}");
         let text = Renderer::new(&h).text(&fill);
-        assert!(text.starts_with("#9 2020-01-02T00:00:00Z fill AAA order=0 side=buy"), "{text}");
+        assert!(
+            text.starts_with("#9 2020-01-02T00:00:00Z fill AAA order=0 side=buy"),
+            "{text}"
+        );
     }
 }

@@ -11,8 +11,14 @@ pub struct Builtin {
 
 /// Every built-in scenario; the first is the default.
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "default", toml: include_str!("../builtin/default.toml") },
-    Builtin { name: "bench", toml: include_str!("../builtin/bench.toml") },
+    Builtin {
+        name: "default",
+        toml: include_str!("../builtin/default.toml"),
+    },
+    Builtin {
+        name: "bench",
+        toml: include_str!("../builtin/bench.toml"),
+    },
 ];
 
 /// The built-in scenario with this name.

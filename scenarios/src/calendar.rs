@@ -30,8 +30,13 @@ impl Calendar {
             }
             produced += 1;
             match self {
-                Calendar::Minutes { first_close } => Some(Ts(first_close.0 + (produced as i64 - 1) * NANOS_PER_MINUTE)),
-                Calendar::Weekdays { first_day, close_offset_ns } => loop {
+                Calendar::Minutes { first_close } => {
+                    Some(Ts(first_close.0 + (produced as i64 - 1) * NANOS_PER_MINUTE))
+                }
+                Calendar::Weekdays {
+                    first_day,
+                    close_offset_ns,
+                } => loop {
                     let midnight = Ts(first_day.0 + day * NANOS_PER_DAY);
                     day += 1;
                     if midnight.weekday() < 5 {
@@ -59,14 +64,26 @@ mod tests {
     #[test]
     fn weekdays_skip_weekends() {
         // 2024-01-05 is a Friday.
-        let cal = Calendar::Weekdays { first_day: Ts::from_date(2024, 1, 5), close_offset_ns: 21 * 3_600_000_000_000 };
+        let cal = Calendar::Weekdays {
+            first_day: Ts::from_date(2024, 1, 5),
+            close_offset_ns: 21 * 3_600_000_000_000,
+        };
         let days: Vec<String> = cal.times(3).map(|t| t.to_string()).collect();
-        assert_eq!(days, ["2024-01-05T21:00:00Z", "2024-01-08T21:00:00Z", "2024-01-09T21:00:00Z"]);
+        assert_eq!(
+            days,
+            [
+                "2024-01-05T21:00:00Z",
+                "2024-01-08T21:00:00Z",
+                "2024-01-09T21:00:00Z"
+            ]
+        );
     }
 
     #[test]
     fn minutes_are_contiguous() {
-        let cal = Calendar::Minutes { first_close: Ts::from_date(2024, 1, 6) };
+        let cal = Calendar::Minutes {
+            first_close: Ts::from_date(2024, 1, 6),
+        };
         let t: Vec<i64> = cal.times(3).map(|t| t.0).collect();
         assert_eq!(t[2] - t[1], NANOS_PER_MINUTE);
         assert_eq!(t[1] - t[0], NANOS_PER_MINUTE);

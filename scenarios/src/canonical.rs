@@ -36,7 +36,11 @@ fn emit_table(out: &mut String, path: &mut Vec<String>, table: &toml::Table) {
 }
 
 fn key_text(key: &str) -> String {
-    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         key.to_string()
     } else {
         string_text(key)
@@ -77,7 +81,10 @@ fn value_text(value: &toml::Value) -> String {
         toml::Value::Table(t) => {
             let mut keys: Vec<&String> = t.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys.iter().map(|k| format!("{} = {}", key_text(k), value_text(&t[k.as_str()]))).collect();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{} = {}", key_text(k), value_text(&t[k.as_str()])))
+                .collect();
             format!("{{ {} }}", parts.join(", "))
         }
     }
@@ -101,16 +108,27 @@ mod tests {
 
     #[test]
     fn sorts_keys_and_puts_tables_last() {
-        let t: toml::Table = "b = 1\n[z]\ny = 'x'\n[a]\nq = 0.1\np = [1, 2]\n".parse().expect("valid");
-        assert_eq!(to_canonical_toml(&t), "b = 1\n\n[a]\np = [1, 2]\nq = 0.1\n\n[z]\ny = \"x\"\n");
+        let t: toml::Table = "b = 1\n[z]\ny = 'x'\n[a]\nq = 0.1\np = [1, 2]\n"
+            .parse()
+            .expect("valid");
+        assert_eq!(
+            to_canonical_toml(&t),
+            "b = 1\n\n[a]\np = [1, 2]\nq = 0.1\n\n[z]\ny = \"x\"\n"
+        );
     }
 
     #[test]
     fn canonical_text_parses_back_to_the_same_table() {
-        let t: toml::Table = "s = \"a\\\"b\\nc\"\nf = 1e-9\ng = 3.0\n[n.m]\nk = true\n".parse().expect("valid");
+        let t: toml::Table = "s = \"a\\\"b\\nc\"\nf = 1e-9\ng = 3.0\n[n.m]\nk = true\n"
+            .parse()
+            .expect("valid");
         let text = to_canonical_toml(&t);
         let back: toml::Table = text.parse().expect("canonical text is TOML");
         assert_eq!(back, t);
-        assert_eq!(to_canonical_toml(&back), text, "canonical form is a fixed point");
+        assert_eq!(
+            to_canonical_toml(&back),
+            text,
+            "canonical form is a fixed point"
+        );
     }
 }

@@ -18,4 +18,6 @@ mod scenario;
 /// Seeded synthetic markets.
 pub mod synthetic;
 
-pub use scenario::{AccountSpec, BarInterval, CostSpec, MarketKind, MarketSpec, Scenario, ScenarioError};
+pub use scenario::{
+    AccountSpec, BarInterval, CostSpec, MarketKind, MarketSpec, Scenario, ScenarioError,
+};

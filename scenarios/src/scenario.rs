@@ -34,7 +34,12 @@ pub enum ScenarioError {
     Parse { origin: String, message: String },
     /// A value is out of its range.
     #[error("{origin}: {key} = {value}: {rule}")]
-    Invalid { origin: String, key: &'static str, value: String, rule: &'static str },
+    Invalid {
+        origin: String,
+        key: &'static str,
+        value: String,
+        rule: &'static str,
+    },
 }
 
 /// What kind of market generator.
@@ -129,7 +134,10 @@ pub struct AccountSpec {
 
 impl Default for AccountSpec {
     fn default() -> Self {
-        Self { cash: default_cash(), snapshot_every: default_snapshot_every() }
+        Self {
+            cash: default_cash(),
+            snapshot_every: default_snapshot_every(),
+        }
     }
 }
 
@@ -181,39 +189,87 @@ impl Scenario {
     }
 
     fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
-        let invalid = |key, value: String, rule| ScenarioError::Invalid { origin: origin.to_string(), key, value, rule };
+        let invalid = |key, value: String, rule| ScenarioError::Invalid {
+            origin: origin.to_string(),
+            key,
+            value,
+            rule,
+        };
         let m = &self.market;
         if m.symbols == 0 || m.symbols > 100_000 {
-            return Err(invalid("market.symbols", m.symbols.to_string(), "must be between 1 and 100000"));
+            return Err(invalid(
+                "market.symbols",
+                m.symbols.to_string(),
+                "must be between 1 and 100000",
+            ));
         }
         if m.bars == 0 {
-            return Err(invalid("market.bars", m.bars.to_string(), "must be at least 1"));
+            return Err(invalid(
+                "market.bars",
+                m.bars.to_string(),
+                "must be at least 1",
+            ));
         }
-        self.calendar().map_err(|rule| invalid("market.start", m.start.clone(), rule))?;
+        self.calendar()
+            .map_err(|rule| invalid("market.start", m.start.clone(), rule))?;
         if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
-            return Err(invalid("market.volatility", m.volatility.to_string(), "must be between 0 and 5 (annual)"));
+            return Err(invalid(
+                "market.volatility",
+                m.volatility.to_string(),
+                "must be between 0 and 5 (annual)",
+            ));
         }
         if !(m.drift.is_finite() && m.drift.abs() <= 5.0) {
-            return Err(invalid("market.drift", m.drift.to_string(), "must be between -5 and 5 (annual)"));
+            return Err(invalid(
+                "market.drift",
+                m.drift.to_string(),
+                "must be between -5 and 5 (annual)",
+            ));
         }
         let [lo, hi] = m.initial_price;
         if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
-            return Err(invalid("market.initial_price", format!("[{lo}, {hi}]"), "must be [low, high] with 0 < low <= high < 1e9"));
+            return Err(invalid(
+                "market.initial_price",
+                format!("[{lo}, {hi}]"),
+                "must be [low, high] with 0 < low <= high < 1e9",
+            ));
         }
         if !(m.tick_size.is_finite() && m.tick_size >= 1e-8 && m.tick_size <= lo) {
-            return Err(invalid("market.tick_size", m.tick_size.to_string(), "must be at least 1e-8 and at most the lowest initial price"));
+            return Err(invalid(
+                "market.tick_size",
+                m.tick_size.to_string(),
+                "must be at least 1e-8 and at most the lowest initial price",
+            ));
         }
         if !(m.volume.is_finite() && m.volume >= 0.0 && m.volume < 1e12) {
-            return Err(invalid("market.volume", m.volume.to_string(), "must be between 0 and 1e12"));
+            return Err(invalid(
+                "market.volume",
+                m.volume.to_string(),
+                "must be between 0 and 1e12",
+            ));
         }
-        if !(self.account.cash.is_finite() && self.account.cash > 0.0) || Money::from_f64(self.account.cash).is_err() {
-            return Err(invalid("account.cash", self.account.cash.to_string(), "must be a positive amount below 9.2e12"));
+        if !(self.account.cash.is_finite() && self.account.cash > 0.0)
+            || Money::from_f64(self.account.cash).is_err()
+        {
+            return Err(invalid(
+                "account.cash",
+                self.account.cash.to_string(),
+                "must be a positive amount below 9.2e12",
+            ));
         }
         if self.account.snapshot_every == 0 {
-            return Err(invalid("account.snapshot_every", "0".to_string(), "must be at least 1"));
+            return Err(invalid(
+                "account.snapshot_every",
+                "0".to_string(),
+                "must be at least 1",
+            ));
         }
         if self.costs.slippage_bps > 10_000 || self.costs.fee_bps > 10_000 {
-            return Err(invalid("costs", format!("{:?}", self.costs), "basis points must be at most 10000"));
+            return Err(invalid(
+                "costs",
+                format!("{:?}", self.costs),
+                "basis points must be at most 10000",
+            ));
         }
         Ok(())
     }
@@ -221,7 +277,8 @@ impl Scenario {
     /// The bar calendar.
     pub fn calendar(&self) -> Result<Calendar, &'static str> {
         let m = &self.market;
-        let start = Ts::parse(&m.start).map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
+        let start = Ts::parse(&m.start)
+            .map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
         match m.bar {
             BarInterval::Day => {
                 if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
@@ -233,9 +290,14 @@ impl Scenario {
                     .and_then(|(h, mi)| Some((h.parse::<i64>().ok()?, mi.parse::<i64>().ok()?)))
                     .filter(|&(h, mi)| (0..24).contains(&h) && (0..60).contains(&mi))
                     .ok_or("close_time must be HH:MM (UTC)")?;
-                Ok(Calendar::Weekdays { first_day: start, close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE })
+                Ok(Calendar::Weekdays {
+                    first_day: start,
+                    close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE,
+                })
             }
-            BarInterval::Minute => Ok(Calendar::Minutes { first_close: Ts(start.0 + NANOS_PER_MINUTE) }),
+            BarInterval::Minute => Ok(Calendar::Minutes {
+                first_close: Ts(start.0 + NANOS_PER_MINUTE),
+            }),
         }
     }
 
@@ -246,7 +308,9 @@ impl Scenario {
             return vec![self.market.symbol_prefix.clone()];
         }
         let width = (n - 1).to_string().len();
-        (0..n).map(|i| format!("{}{i:0width$}", self.market.symbol_prefix)).collect()
+        (0..n)
+            .map(|i| format!("{}{i:0width$}", self.market.symbol_prefix))
+            .collect()
     }
 
     /// Starting cash.
@@ -256,7 +320,10 @@ impl Scenario {
 
     /// The cost model.
     pub fn cost_model(&self) -> CostModel {
-        CostModel { slippage_bps: self.costs.slippage_bps.into(), fee_bps: self.costs.fee_bps.into() }
+        CostModel {
+            slippage_bps: self.costs.slippage_bps.into(),
+            fee_bps: self.costs.fee_bps.into(),
+        }
     }
 
     /// The time the run starts (its `run_started` event's time): the first bar's open.
@@ -312,21 +379,30 @@ mod tests {
     #[test]
     fn unknown_key_is_named_with_its_line() {
         let text = MINIMAL.replace("bars = 10", "bars = 10\nspeed = 3");
-        let err = Scenario::from_toml(&text, "t.toml").expect_err("unknown key").to_string();
-        assert!(err.contains("t.toml") && err.contains("speed") && err.contains("line 8"), "{err}");
+        let err = Scenario::from_toml(&text, "t.toml")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(
+            err.contains("t.toml") && err.contains("speed") && err.contains("line 8"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wrong_type_is_named() {
         let text = MINIMAL.replace("symbols = 2", "symbols = 'two'");
-        let err = Scenario::from_toml(&text, "t.toml").expect_err("wrong type").to_string();
+        let err = Scenario::from_toml(&text, "t.toml")
+            .expect_err("wrong type")
+            .to_string();
         assert!(err.contains("line 4"), "{err}");
     }
 
     #[test]
     fn out_of_range_values_are_refused() {
         let text = MINIMAL.replace("volatility = 0.2", "volatility = -1.0");
-        let err = Scenario::from_toml(&text, "t.toml").expect_err("negative vol").to_string();
+        let err = Scenario::from_toml(&text, "t.toml")
+            .expect_err("negative vol")
+            .to_string();
         assert!(err.contains("market.volatility"), "{err}");
     }
 }

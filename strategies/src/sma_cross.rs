@@ -27,7 +27,11 @@ pub struct SmaCrossParams {
 
 impl Default for SmaCrossParams {
     fn default() -> Self {
-        Self { fast: 20, slow: 100, quantity: 100.0 }
+        Self {
+            fast: 20,
+            slow: 100,
+            quantity: 100.0,
+        }
     }
 }
 
@@ -78,7 +82,11 @@ impl SmaCross {
             slow: Sma::new(params.slow as usize),
             direction: Direction::Flat,
         };
-        Self { params, quantity, symbols: vec![state; symbols] }
+        Self {
+            params,
+            quantity,
+            symbols: vec![state; symbols],
+        }
     }
 }
 
@@ -89,18 +97,28 @@ impl Strategy for SmaCross {
 
     fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions) {
         for &symbol in view.updated() {
-            let Some(bar) = view.latest(symbol) else { continue };
+            let Some(bar) = view.latest(symbol) else {
+                continue;
+            };
             let SymbolId(index) = symbol;
             let state = &mut self.symbols[index as usize];
             state.fast.push(bar.close);
             state.slow.push(bar.close);
-            let Some(order) = state.fast.cmp_exact(&state.slow) else { continue };
-            let wanted = if order.is_gt() { Direction::Long } else { Direction::Flat };
+            let Some(order) = state.fast.cmp_exact(&state.slow) else {
+                continue;
+            };
+            let wanted = if order.is_gt() {
+                Direction::Long
+            } else {
+                Direction::Flat
+            };
             if wanted == state.direction {
                 continue;
             }
             state.direction = wanted;
-            let (Some(fast), Some(slow)) = (state.fast.value(), state.slow.value()) else { continue };
+            let (Some(fast), Some(slow)) = (state.fast.value(), state.slow.value()) else {
+                continue;
+            };
             let reason = Reason::new(
                 SMA_CROSS.id,
                 &[
@@ -113,7 +131,11 @@ impl Strategy for SmaCross {
             );
             let strength = if wanted == Direction::Long { 1.0 } else { 0.0 };
             let signal = out.signal(symbol, wanted, strength, reason);
-            let position = if wanted == Direction::Long { self.quantity } else { Quantity::ZERO };
+            let position = if wanted == Direction::Long {
+                self.quantity
+            } else {
+                Quantity::ZERO
+            };
             let sizing = Reason::new(FIXED_SIZE.id, &[ReasonValue::Quantity(self.quantity)]);
             out.target(symbol, position, sizing, Some(signal));
         }
@@ -134,7 +156,11 @@ mod tests {
     }
 
     fn run(closes: &[f64]) -> Vec<(usize, Direction)> {
-        let params = SmaCrossParams { fast: 2, slow: 3, quantity: 10.0 };
+        let params = SmaCrossParams {
+            fast: 2,
+            slow: 3,
+            quantity: 10.0,
+        };
         let mut s = SmaCross::new(params, Quantity::from_units(10).expect("fits"), 1);
         let mut out = Decisions::default();
         let mut signals = Vec::new();
@@ -160,11 +186,22 @@ mod tests {
         let signals = run(&[1.0, 2.0, 3.0, 4.0, 1.0, 1.0, 5.0]);
         // bar 2: fast (2+3)/2=2.5 > slow 2 → long. bar 4: fast 2.5 < slow 2.67 → flat.
         // bar 6: fast 3 > slow 2.33 → long.
-        assert_eq!(signals, vec![(2, Direction::Long), (4, Direction::Flat), (6, Direction::Long)]);
+        assert_eq!(
+            signals,
+            vec![
+                (2, Direction::Long),
+                (4, Direction::Flat),
+                (6, Direction::Long)
+            ]
+        );
     }
 
     #[test]
     fn a_tie_is_flat() {
-        assert_eq!(run(&[2.0, 2.0, 2.0, 2.0]), vec![], "equal SMAs never go long");
+        assert_eq!(
+            run(&[2.0, 2.0, 2.0, 2.0]),
+            vec![],
+            "equal SMAs never go long"
+        );
     }
 }

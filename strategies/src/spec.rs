@@ -17,7 +17,11 @@ pub enum StrategySpecError {
     BadParams { kind: &'static str, message: String },
     /// A parameter is out of its range.
     #[error("[strategy] {key} = {value}: {rule}")]
-    OutOfRange { key: &'static str, value: String, rule: &'static str },
+    OutOfRange {
+        key: &'static str,
+        value: String,
+        rule: &'static str,
+    },
 }
 
 /// A validated strategy kind and its parameters (defaults filled in).
@@ -36,12 +40,19 @@ impl StrategySpec {
         params.remove("kind");
         let spec = match kind {
             Some("sma_cross") => {
-                let p: SmaCrossParams = params
-                    .try_into()
-                    .map_err(|e: toml::de::Error| StrategySpecError::BadParams { kind: "sma_cross", message: e.message().to_string() })?;
+                let p: SmaCrossParams = params.try_into().map_err(|e: toml::de::Error| {
+                    StrategySpecError::BadParams {
+                        kind: "sma_cross",
+                        message: e.message().to_string(),
+                    }
+                })?;
                 StrategySpec::SmaCross(p)
             }
-            other => return Err(StrategySpecError::UnknownKind { found: other.map(str::to_string) }),
+            other => {
+                return Err(StrategySpecError::UnknownKind {
+                    found: other.map(str::to_string),
+                })
+            }
         };
         spec.validate()?;
         Ok(spec)
@@ -51,7 +62,11 @@ impl StrategySpec {
         match self {
             StrategySpec::SmaCross(p) => {
                 if p.fast < 1 {
-                    return Err(StrategySpecError::OutOfRange { key: "fast", value: p.fast.to_string(), rule: "must be at least 1" });
+                    return Err(StrategySpecError::OutOfRange {
+                        key: "fast",
+                        value: p.fast.to_string(),
+                        rule: "must be at least 1",
+                    });
                 }
                 if p.slow <= p.fast {
                     return Err(StrategySpecError::OutOfRange {
@@ -60,7 +75,9 @@ impl StrategySpec {
                         rule: "must be greater than fast",
                     });
                 }
-                if !(p.quantity.is_finite() && p.quantity > 0.0) || Quantity::from_f64(p.quantity).is_err() {
+                if !(p.quantity.is_finite() && p.quantity > 0.0)
+                    || Quantity::from_f64(p.quantity).is_err()
+                {
                     return Err(StrategySpecError::OutOfRange {
                         key: "quantity",
                         value: p.quantity.to_string(),
@@ -98,24 +115,56 @@ mod tests {
 
     #[test]
     fn parses_and_round_trips() {
-        let spec = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 2.5")).expect("valid");
-        assert_eq!(spec, StrategySpec::SmaCross(SmaCrossParams { fast: 5, slow: 30, quantity: 2.5 }));
-        assert_eq!(StrategySpec::from_table(&spec.to_table()).expect("round trip"), spec);
+        let spec = StrategySpec::from_table(&table(
+            "kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 2.5",
+        ))
+        .expect("valid");
+        assert_eq!(
+            spec,
+            StrategySpec::SmaCross(SmaCrossParams {
+                fast: 5,
+                slow: 30,
+                quantity: 2.5
+            })
+        );
+        assert_eq!(
+            StrategySpec::from_table(&spec.to_table()).expect("round trip"),
+            spec
+        );
     }
 
     #[test]
     fn missing_parameters_take_their_defaults() {
         let spec = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 7")).expect("valid");
-        assert_eq!(spec, StrategySpec::SmaCross(SmaCrossParams { fast: 7, ..SmaCrossParams::default() }));
+        assert_eq!(
+            spec,
+            StrategySpec::SmaCross(SmaCrossParams {
+                fast: 7,
+                ..SmaCrossParams::default()
+            })
+        );
     }
 
     #[test]
     fn errors_name_the_problem() {
-        let unknown = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 1\nspeed = 3"));
-        assert!(unknown.expect_err("unknown key").to_string().contains("speed"));
-        let range = StrategySpec::from_table(&table("kind = 'sma_cross'\nfast = 30\nslow = 5\nquantity = 1"));
-        assert!(range.expect_err("slow <= fast").to_string().contains("slow"));
+        let unknown = StrategySpec::from_table(&table(
+            "kind = 'sma_cross'\nfast = 5\nslow = 30\nquantity = 1\nspeed = 3",
+        ));
+        assert!(unknown
+            .expect_err("unknown key")
+            .to_string()
+            .contains("speed"));
+        let range = StrategySpec::from_table(&table(
+            "kind = 'sma_cross'\nfast = 30\nslow = 5\nquantity = 1",
+        ));
+        assert!(range
+            .expect_err("slow <= fast")
+            .to_string()
+            .contains("slow"));
         let kind = StrategySpec::from_table(&table("kind = 'magic'"));
-        assert!(kind.expect_err("unknown kind").to_string().contains("magic"));
+        assert!(kind
+            .expect_err("unknown kind")
+            .to_string()
+            .contains("magic"));
     }
 }

@@ -43,7 +43,12 @@ pub struct Bar {
 pub enum BarError {
     /// `high < low`, or the open or close lies outside `[low, high]`.
     #[error("bar prices are inconsistent: open {open}, high {high}, low {low}, close {close}")]
-    Inconsistent { open: Price, high: Price, low: Price, close: Price },
+    Inconsistent {
+        open: Price,
+        high: Price,
+        low: Price,
+        close: Price,
+    },
     /// Volume below zero.
     #[error("bar volume {volume} is negative")]
     NegativeVolume { volume: Quantity },
@@ -61,11 +66,23 @@ impl Bar {
     ) -> Result<Self, BarError> {
         let inside = |p: Price| low <= p && p <= high;
         if !(inside(open) && inside(close)) {
-            return Err(BarError::Inconsistent { open, high, low, close });
+            return Err(BarError::Inconsistent {
+                open,
+                high,
+                low,
+                close,
+            });
         }
         if volume.raw() < 0 {
             return Err(BarError::NegativeVolume { volume });
         }
-        Ok(Self { symbol, open, high, low, close, volume })
+        Ok(Self {
+            symbol,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        })
     }
 }

@@ -18,7 +18,9 @@ mod reason;
 
 pub use decision::{Direction, Signal, Target};
 pub use input::{Bar, BarError, RunStarted};
-pub use order::{OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce};
+pub use order::{
+    OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce,
+};
 pub use portfolio::{PortfolioSnapshot, RunFinished};
 pub use reason::{Reason, ReasonValue, Rule, RuleId, RuleSpec, RuleTable, Unit, MAX_REASON_VALUES};
 
@@ -49,7 +51,10 @@ pub struct Causes {
 
 impl Causes {
     /// No causes (inputs, periodic snapshots).
-    pub const NONE: Self = Self { len: 0, seqs: [Seq(0); MAX_CAUSES] };
+    pub const NONE: Self = Self {
+        len: 0,
+        seqs: [Seq(0); MAX_CAUSES],
+    };
 
     /// Causes from a slice; `None` if it holds more than [`MAX_CAUSES`].
     pub fn from_slice(seqs: &[Seq]) -> Option<Self> {
@@ -87,7 +92,9 @@ impl Causes {
 
 impl std::fmt::Debug for Causes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.as_slice().iter().map(|s| s.0)).finish()
+        f.debug_list()
+            .entries(self.as_slice().iter().map(|s| s.0))
+            .finish()
     }
 }
 
@@ -297,7 +304,9 @@ impl EventBody {
             EventBody::OrderRejected(r) => Some(r.symbol),
             EventBody::OrderFilled(f) => Some(f.symbol),
             EventBody::OrderCancelled(c) => Some(c.symbol),
-            EventBody::RunStarted(_) | EventBody::PortfolioSnapshot(_) | EventBody::RunFinished(_) => None,
+            EventBody::RunStarted(_)
+            | EventBody::PortfolioSnapshot(_)
+            | EventBody::RunFinished(_) => None,
         }
     }
 }

@@ -114,7 +114,11 @@ impl From<&RuleSpec> for Rule {
             id: spec.id,
             name: spec.name.to_string(),
             summary: spec.summary.to_string(),
-            fields: spec.fields.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
+            fields: spec
+                .fields
+                .iter()
+                .map(|(n, u)| (n.to_string(), *u))
+                .collect(),
         }
     }
 }
@@ -147,7 +151,10 @@ impl RuleTable {
 
     /// The rule with this id.
     pub fn get(&self, id: RuleId) -> Option<&Rule> {
-        self.rules.binary_search_by_key(&id, |r| r.id).ok().map(|i| &self.rules[i])
+        self.rules
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .map(|i| &self.rules[i])
     }
 
     /// A reason's rule and its values named and typed; unnamed values are shown as `value_N`.
@@ -206,12 +213,19 @@ pub struct Reason {
 impl Reason {
     /// A reason with typed values. Panics (a bug) with more than [`MAX_REASON_VALUES`] values.
     pub fn new(rule: RuleId, values: &[ReasonValue]) -> Self {
-        assert!(values.len() <= MAX_REASON_VALUES, "a reason holds at most {MAX_REASON_VALUES} values");
+        assert!(
+            values.len() <= MAX_REASON_VALUES,
+            "a reason holds at most {MAX_REASON_VALUES} values"
+        );
         let mut raw = [0; MAX_REASON_VALUES];
         for (slot, v) in raw.iter_mut().zip(values) {
             *slot = v.raw();
         }
-        Self { rule, len: values.len() as u8, values: raw }
+        Self {
+            rule,
+            len: values.len() as u8,
+            values: raw,
+        }
     }
 
     /// A reason from raw words (the decoder's constructor); `None` with too many values.
@@ -221,7 +235,11 @@ impl Reason {
         }
         let mut raw = [0; MAX_REASON_VALUES];
         raw[..values.len()].copy_from_slice(values);
-        Some(Self { rule, len: values.len() as u8, values: raw })
+        Some(Self {
+            rule,
+            len: values.len() as u8,
+            values: raw,
+        })
     }
 
     /// The raw words, in order.

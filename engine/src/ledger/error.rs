@@ -35,7 +35,9 @@ impl LedgerReadError {
     /// The byte offset of the damage, for damage errors.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            LedgerReadError::TornTail { offset, .. } | LedgerReadError::Corrupt { offset, .. } => Some(*offset),
+            LedgerReadError::TornTail { offset, .. } | LedgerReadError::Corrupt { offset, .. } => {
+                Some(*offset)
+            }
             LedgerReadError::HeaderCorrupt { .. } => Some(0),
             _ => None,
         }
@@ -45,7 +47,9 @@ impl LedgerReadError {
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
-            LedgerReadError::TornTail { .. } | LedgerReadError::Corrupt { .. } | LedgerReadError::HeaderCorrupt { .. }
+            LedgerReadError::TornTail { .. }
+                | LedgerReadError::Corrupt { .. }
+                | LedgerReadError::HeaderCorrupt { .. }
         )
     }
 }
@@ -56,16 +60,27 @@ impl LedgerReadError {
 pub enum LedgerWriteError {
     /// Creating the file failed.
     #[error("cannot create ledger {path}: {source} (check the directory exists and is writable)")]
-    Create { path: PathBuf, source: std::io::Error },
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The ledger is held by another writer.
     #[error("ledger {path} exists (pass --force to replace it, or choose another --out)")]
     Exists { path: PathBuf },
     /// A write failed (disk full, I/O error).
     #[error("writing ledger {path} failed at byte {offset}: {source}; the ledger stops there (run `tape repair`)")]
-    Write { path: PathBuf, offset: u64, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        offset: u64,
+        source: std::io::Error,
+    },
     /// `fdatasync` (or the directory sync) failed; nothing after the last good sync is durable.
     #[error("syncing ledger {path} failed: {source}; data after byte {durable} may be lost (run `tape repair`)")]
-    Sync { path: PathBuf, durable: u64, source: std::io::Error },
+    Sync {
+        path: PathBuf,
+        durable: u64,
+        source: std::io::Error,
+    },
     /// The writer thread stopped before the run did (after one of the errors above).
     #[error("the ledger writer stopped early")]
     WriterGone,

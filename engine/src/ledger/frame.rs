@@ -23,9 +23,9 @@
 //!   holds this.
 
 use crate::event::{
-    Bar, Causes, Direction, Event, EventBody, EventKind, OrderCancelled, OrderFilled, OrderId, OrderRejected,
-    OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal,
-    SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, Causes, Direction, Event, EventBody, EventKind, OrderCancelled, OrderFilled, OrderId,
+    OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished,
+    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use crate::fixed::{Money, Price, Quantity};
 use crate::time::Ts;
@@ -60,7 +60,11 @@ pub enum DecodeError {
     UnknownCode { field: &'static str, code: u8 },
     /// More causes or reason values than this version carries.
     #[error("field '{field}' has {count} entries, more than {max}")]
-    TooMany { field: &'static str, count: usize, max: usize },
+    TooMany {
+        field: &'static str,
+        count: usize,
+        max: usize,
+    },
     /// A cause names this seq or a later one.
     #[error("cause {cause} is not earlier than the event itself")]
     CauseNotEarlier { cause: u64 },
@@ -188,7 +192,14 @@ impl Put<'_> {
 
 /// Starts a frame in a zeroed stack buffer: the fixed header (length and CRC left zero) and
 /// the causes.
-fn begin_frame<'b>(buf: &'b mut [u8; MAX_EVENT_FRAME], salt: u32, kind: u16, seq: u64, ts: i64, causes: &[Seq]) -> Put<'b> {
+fn begin_frame<'b>(
+    buf: &'b mut [u8; MAX_EVENT_FRAME],
+    salt: u32,
+    kind: u16,
+    seq: u64,
+    ts: i64,
+    causes: &[Seq],
+) -> Put<'b> {
     let mut p = Put { buf, at: 8 };
     p.u32(salt);
     p.u16(kind);
@@ -215,7 +226,14 @@ fn finish_frame(p: Put<'_>, out: &mut Vec<u8>) {
 /// Appends the frame of `event` to `out`.
 pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
     let mut buf = [0u8; MAX_EVENT_FRAME];
-    let mut p = begin_frame(&mut buf, salt, event.body.kind().code(), event.seq.0, event.ts.0, event.causes.as_slice());
+    let mut p = begin_frame(
+        &mut buf,
+        salt,
+        event.body.kind().code(),
+        event.seq.0,
+        event.ts.0,
+        event.causes.as_slice(),
+    );
     match &event.body {
         EventBody::RunStarted(e) => {
             p.bytes(&e.config_digest);
@@ -282,7 +300,15 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.reason(&c.reason);
         }
         EventBody::PortfolioSnapshot(s) => {
-            for m in [s.cash, s.equity, s.gross_exposure, s.net_exposure, s.realised_pnl, s.unrealised_pnl, s.fees] {
+            for m in [
+                s.cash,
+                s.equity,
+                s.gross_exposure,
+                s.net_exposure,
+                s.realised_pnl,
+                s.unrealised_pnl,
+                s.fees,
+            ] {
                 p.i64(m.raw());
             }
             p.u32(s.open_positions);
@@ -340,7 +366,13 @@ pub fn encode_seal(seal: &BlockSealed, next_seq: u64, ts: i64, salt: u32, out: &
 }
 
 /// Appends the trailer frame.
-pub fn encode_trailer(trailer: &LedgerClosed, next_seq: u64, ts: i64, salt: u32, out: &mut Vec<u8>) {
+pub fn encode_trailer(
+    trailer: &LedgerClosed,
+    next_seq: u64,
+    ts: i64,
+    salt: u32,
+    out: &mut Vec<u8>,
+) {
     let mut buf = [0u8; MAX_EVENT_FRAME];
     let mut p = begin_frame(&mut buf, salt, KIND_LEDGER_CLOSED, next_seq, ts, &[]);
     p.u64(trailer.events);
@@ -402,39 +434,63 @@ impl<'a> Take<'a> {
     }
     fn side(&mut self) -> Result<Side, DecodeError> {
         let code = self.u8("side")?;
-        Side::from_code(code).ok_or(DecodeError::UnknownCode { field: "side", code })
+        Side::from_code(code).ok_or(DecodeError::UnknownCode {
+            field: "side",
+            code,
+        })
     }
     fn reason(&mut self) -> Result<Reason, DecodeError> {
         let rule = RuleId(self.u16("reason.rule")?);
         let count = self.u8("reason.count")? as usize;
         if count > MAX_REASON_VALUES {
-            return Err(DecodeError::TooMany { field: "reason.values", count, max: MAX_REASON_VALUES });
+            return Err(DecodeError::TooMany {
+                field: "reason.values",
+                count,
+                max: MAX_REASON_VALUES,
+            });
         }
         let mut values = [0i64; MAX_REASON_VALUES];
         for v in values.iter_mut().take(count) {
             *v = self.i64("reason.values")?;
         }
-        Reason::from_raw(rule, &values[..count])
-            .ok_or(DecodeError::TooMany { field: "reason.values", count, max: MAX_REASON_VALUES })
+        Reason::from_raw(rule, &values[..count]).ok_or(DecodeError::TooMany {
+            field: "reason.values",
+            count,
+            max: MAX_REASON_VALUES,
+        })
     }
 }
 
 /// Decodes an intact event frame (checksum already verified by the reader).
 pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
-    let h = FrameHeader::parse(frame).ok_or(DecodeError::Truncated { field: "frame header" })?;
+    let h = FrameHeader::parse(frame).ok_or(DecodeError::Truncated {
+        field: "frame header",
+    })?;
     let kind = EventKind::from_code(h.kind).ok_or(DecodeError::UnknownKind { code: h.kind })?;
     let count = h.cause_count as usize;
     if count > MAX_CAUSES {
-        return Err(DecodeError::TooMany { field: "causes", count, max: MAX_CAUSES });
+        return Err(DecodeError::TooMany {
+            field: "causes",
+            count,
+            max: MAX_CAUSES,
+        });
     }
-    let mut t = Take { rest: frame.get(FRAME_HEADER_LEN..).ok_or(DecodeError::Truncated { field: "causes" })? };
+    let mut t = Take {
+        rest: frame
+            .get(FRAME_HEADER_LEN..)
+            .ok_or(DecodeError::Truncated { field: "causes" })?,
+    };
     let mut causes = Causes::NONE;
     for _ in 0..count {
         let cause = t.u64("causes")?;
         if cause >= h.seq {
             return Err(DecodeError::CauseNotEarlier { cause });
         }
-        causes.push(Seq(cause)).map_err(|_| DecodeError::TooMany { field: "causes", count, max: MAX_CAUSES })?;
+        causes.push(Seq(cause)).map_err(|_| DecodeError::TooMany {
+            field: "causes",
+            count,
+            max: MAX_CAUSES,
+        })?;
     }
     let body = match kind {
         EventKind::RunStarted => EventBody::RunStarted(RunStarted {
@@ -454,28 +510,54 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
         EventKind::Signal => {
             let symbol = t.symbol()?;
             let code = t.u8("direction")?;
-            let direction = Direction::from_code(code).ok_or(DecodeError::UnknownCode { field: "direction", code })?;
-            EventBody::Signal(Signal { symbol, direction, strength: t.f64("strength")?, reason: t.reason()? })
+            let direction = Direction::from_code(code).ok_or(DecodeError::UnknownCode {
+                field: "direction",
+                code,
+            })?;
+            EventBody::Signal(Signal {
+                symbol,
+                direction,
+                strength: t.f64("strength")?,
+                reason: t.reason()?,
+            })
         }
-        EventKind::Target => {
-            EventBody::Target(Target { symbol: t.symbol()?, position: t.qty("position")?, reason: t.reason()? })
-        }
+        EventKind::Target => EventBody::Target(Target {
+            symbol: t.symbol()?,
+            position: t.qty("position")?,
+            reason: t.reason()?,
+        }),
         EventKind::OrderSubmitted => {
             let order = OrderId(t.u64("order")?);
             let symbol = t.symbol()?;
             let side = t.side()?;
             let code = t.u8("order_type")?;
-            let order_type = OrderType::from_code(code).ok_or(DecodeError::UnknownCode { field: "order_type", code })?;
+            let order_type = OrderType::from_code(code).ok_or(DecodeError::UnknownCode {
+                field: "order_type",
+                code,
+            })?;
             let code = t.u8("time_in_force")?;
-            let time_in_force =
-                TimeInForce::from_code(code).ok_or(DecodeError::UnknownCode { field: "time_in_force", code })?;
+            let time_in_force = TimeInForce::from_code(code).ok_or(DecodeError::UnknownCode {
+                field: "time_in_force",
+                code,
+            })?;
             let flags = t.u8("price_flags")?;
             if flags > 0b11 {
-                return Err(DecodeError::UnknownCode { field: "price_flags", code: flags });
+                return Err(DecodeError::UnknownCode {
+                    field: "price_flags",
+                    code: flags,
+                });
             }
             let quantity = t.qty("quantity")?;
-            let limit_price = if flags & 1 != 0 { Some(t.price("limit_price")?) } else { None };
-            let stop_price = if flags & 2 != 0 { Some(t.price("stop_price")?) } else { None };
+            let limit_price = if flags & 1 != 0 {
+                Some(t.price("limit_price")?)
+            } else {
+                None
+            };
+            let stop_price = if flags & 2 != 0 {
+                Some(t.price("stop_price")?)
+            } else {
+                None
+            };
             EventBody::OrderSubmitted(OrderSubmitted {
                 order,
                 symbol,
@@ -533,7 +615,12 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
         }),
     };
     check_padding(t.rest)?;
-    Ok(Event { seq: Seq(h.seq), ts: Ts(h.ts), causes, body })
+    Ok(Event {
+        seq: Seq(h.seq),
+        ts: Ts(h.ts),
+        causes,
+        body,
+    })
 }
 
 /// The payload ends here: what is left must be zero padding shorter than 8 bytes.
@@ -549,7 +636,11 @@ fn check_padding(rest: &[u8]) -> Result<(), DecodeError> {
 
 /// Decodes an intact block seal frame.
 pub fn decode_seal(frame: &[u8]) -> Result<BlockSealed, DecodeError> {
-    let mut t = Take { rest: frame.get(FRAME_HEADER_LEN..).ok_or(DecodeError::Truncated { field: "seal" })? };
+    let mut t = Take {
+        rest: frame
+            .get(FRAME_HEADER_LEN..)
+            .ok_or(DecodeError::Truncated { field: "seal" })?,
+    };
     let seal = BlockSealed {
         block: t.u64("block")?,
         frames: t.u32("frames")?,
@@ -562,14 +653,26 @@ pub fn decode_seal(frame: &[u8]) -> Result<BlockSealed, DecodeError> {
 
 /// Decodes an intact trailer frame.
 pub fn decode_trailer(frame: &[u8]) -> Result<LedgerClosed, DecodeError> {
-    let mut t = Take { rest: frame.get(FRAME_HEADER_LEN..).ok_or(DecodeError::Truncated { field: "trailer" })? };
+    let mut t = Take {
+        rest: frame
+            .get(FRAME_HEADER_LEN..)
+            .ok_or(DecodeError::Truncated { field: "trailer" })?,
+    };
     let events = t.u64("events")?;
     let blocks = t.u64("blocks")?;
     let fingerprint = t.array("fingerprint")?;
     let code = t.u8("repaired")?;
     if code > 1 {
-        return Err(DecodeError::UnknownCode { field: "repaired", code });
+        return Err(DecodeError::UnknownCode {
+            field: "repaired",
+            code,
+        });
     }
     check_padding(t.rest)?;
-    Ok(LedgerClosed { events, blocks, fingerprint, repaired: code == 1 })
+    Ok(LedgerClosed {
+        events,
+        blocks,
+        fingerprint,
+        repaired: code == 1,
+    })
 }

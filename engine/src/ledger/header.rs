@@ -81,7 +81,7 @@ impl Header {
         rules: RuleTable,
         config: String,
     ) -> Self {
-        let mut header = Self {
+        let header = Self {
             salt: 0,
             block_target_bytes: BLOCK_TARGET_BYTES,
             seed,
@@ -92,9 +92,23 @@ impl Header {
             rules,
             config,
         };
-        let digest = blake3::hash(&header.encode());
-        header.salt = u32::from_le_bytes([digest.as_bytes()[0], digest.as_bytes()[1], digest.as_bytes()[2], digest.as_bytes()[3]]);
-        header
+        header.with_engine_version(ENGINE_VERSION)
+    }
+
+    /// The same header as written by another engine version (the salt follows). Replay
+    /// re-executes an old ledger under its recorded version string, so the frames can match
+    /// byte for byte whenever behaviour did not change.
+    pub fn with_engine_version(mut self, version: &str) -> Self {
+        self.engine_version = version.to_string();
+        self.salt = 0;
+        let digest = blake3::hash(&self.encode());
+        self.salt = u32::from_le_bytes([
+            digest.as_bytes()[0],
+            digest.as_bytes()[1],
+            digest.as_bytes()[2],
+            digest.as_bytes()[3],
+        ]);
+        self
     }
 
     /// BLAKE3 of the canonical configuration bytes.
@@ -153,22 +167,36 @@ impl Header {
         }
         let version = u16::from_le_bytes([prefix[8], prefix[9]]);
         if version > FORMAT_VERSION {
-            return Err(LedgerReadError::NewerFormat { found: version, supported: FORMAT_VERSION });
+            return Err(LedgerReadError::NewerFormat {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         if version != FORMAT_VERSION {
-            return Err(LedgerReadError::OlderFormat { found: version, supported: FORMAT_VERSION });
+            return Err(LedgerReadError::OlderFormat {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let len = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
         if !(64..=MAX_HEADER_LEN).contains(&len) || len % 8 != 0 {
-            return Err(LedgerReadError::HeaderCorrupt { detail: format!("implausible header length {len}") });
+            return Err(LedgerReadError::HeaderCorrupt {
+                detail: format!("implausible header length {len}"),
+            });
         }
         Ok(len)
     }
 
     /// Decodes a whole header (`bytes.len()` is the `header_len` from [`Header::parse_prefix`]).
     pub fn decode(bytes: &[u8]) -> Result<Self, LedgerReadError> {
-        let corrupt = |detail: &str| LedgerReadError::HeaderCorrupt { detail: detail.to_string() };
-        let stored = u32::from_le_bytes(bytes[16..20].try_into().map_err(|_| corrupt("short header"))?);
+        let corrupt = |detail: &str| LedgerReadError::HeaderCorrupt {
+            detail: detail.to_string(),
+        };
+        let stored = u32::from_le_bytes(
+            bytes[16..20]
+                .try_into()
+                .map_err(|_| corrupt("short header"))?,
+        );
         if stored != header_crc(bytes) {
             return Err(corrupt("header checksum mismatch"));
         }
@@ -181,9 +209,16 @@ impl Header {
         let seed = c.array()?;
         let engine_version = c.str()?;
         let scenario = c.str()?;
-        let symbols = (0..c.u32()?).map(|_| c.str()).collect::<Result<Vec<_>, _>>()?;
+        let symbols = (0..c.u32()?)
+            .map(|_| c.str())
+            .collect::<Result<Vec<_>, _>>()?;
         let inputs = (0..c.u32()?)
-            .map(|_| Ok(InputSource { name: c.str()?, blake3: c.array()? }))
+            .map(|_| {
+                Ok(InputSource {
+                    name: c.str()?,
+                    blake3: c.array()?,
+                })
+            })
             .collect::<Result<Vec<_>, LedgerReadError>>()?;
         let mut rules = Vec::new();
         for _ in 0..c.u32()? {
@@ -195,9 +230,18 @@ impl Header {
             for _ in 0..count {
                 let field = c.str()?;
                 let code = c.array::<1>()?[0];
-                fields.push((field, Unit::from_code(code).ok_or_else(|| corrupt("unknown unit code in rule table"))?));
+                fields.push((
+                    field,
+                    Unit::from_code(code)
+                        .ok_or_else(|| corrupt("unknown unit code in rule table"))?,
+                ));
             }
-            rules.push(Rule { id, name, summary, fields });
+            rules.push(Rule {
+                id,
+                name,
+                summary,
+                fields,
+            });
         }
         let rules = RuleTable::new(rules).ok_or_else(|| corrupt("two rules share an id"))?;
         let config = c.str()?;
@@ -207,7 +251,17 @@ impl Header {
         if block_target_bytes == 0 || block_target_bytes as usize > super::frame::MAX_FRAME_LEN {
             return Err(corrupt("implausible block size"));
         }
-        Ok(Self { salt, block_target_bytes, seed, engine_version, scenario, symbols, inputs, rules, config })
+        Ok(Self {
+            salt,
+            block_target_bytes,
+            seed,
+            engine_version,
+            scenario,
+            symbols,
+            inputs,
+            rules,
+            config,
+        })
     }
 }
 
@@ -227,7 +281,9 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn array<const N: usize>(&mut self) -> Result<[u8; N], LedgerReadError> {
         if self.rest.len() < N {
-            return Err(LedgerReadError::HeaderCorrupt { detail: "header ends early".to_string() });
+            return Err(LedgerReadError::HeaderCorrupt {
+                detail: "header ends early".to_string(),
+            });
         }
         let mut out = [0u8; N];
         out.copy_from_slice(&self.rest[..N]);
@@ -240,11 +296,14 @@ impl Cursor<'_> {
     fn str(&mut self) -> Result<String, LedgerReadError> {
         let len = self.u32()? as usize;
         if self.rest.len() < len {
-            return Err(LedgerReadError::HeaderCorrupt { detail: "header ends inside a string".to_string() });
+            return Err(LedgerReadError::HeaderCorrupt {
+                detail: "header ends inside a string".to_string(),
+            });
         }
         let (s, rest) = self.rest.split_at(len);
         self.rest = rest;
-        String::from_utf8(s.to_vec())
-            .map_err(|_| LedgerReadError::HeaderCorrupt { detail: "a header string is not UTF-8".to_string() })
+        String::from_utf8(s.to_vec()).map_err(|_| LedgerReadError::HeaderCorrupt {
+            detail: "a header string is not UTF-8".to_string(),
+        })
     }
 }

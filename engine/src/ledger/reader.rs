@@ -16,8 +16,8 @@ use std::path::Path;
 
 use super::error::LedgerReadError;
 use super::frame::{
-    decode_seal, decode_trailer, frame_crc, frame_is_intact, FrameHeader, LedgerClosed, FRAME_HEADER_LEN,
-    KIND_BLOCK_SEALED, KIND_LEDGER_CLOSED, MAX_FRAME_LEN,
+    decode_seal, decode_trailer, frame_crc, frame_is_intact, FrameHeader, LedgerClosed,
+    FRAME_HEADER_LEN, KIND_BLOCK_SEALED, KIND_LEDGER_CLOSED, MAX_FRAME_LEN,
 };
 use super::header::Header;
 use crate::event::{Event, EventKind};
@@ -103,23 +103,26 @@ impl<R: Read + Seek> LedgerReader<R> {
     pub fn new(mut src: R) -> Result<Self, LedgerReadError> {
         src.seek(SeekFrom::Start(0))?;
         let mut prefix = [0u8; 16];
-        read_full(&mut src, &mut prefix).and_then(|n| {
-            if n < 16 {
-                Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
-            } else {
-                Ok(())
-            }
-        })
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => LedgerReadError::NotALedger,
-            _ => LedgerReadError::Io { source: e },
-        })?;
+        read_full(&mut src, &mut prefix)
+            .and_then(|n| {
+                if n < 16 {
+                    Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => LedgerReadError::NotALedger,
+                _ => LedgerReadError::Io { source: e },
+            })?;
         let header_len = Header::parse_prefix(&prefix)?;
         let mut bytes = vec![0u8; header_len];
         bytes[..16].copy_from_slice(&prefix);
         let got = read_full(&mut src, &mut bytes[16..])?;
         if got < header_len - 16 {
-            return Err(LedgerReadError::HeaderCorrupt { detail: "the file ends inside the header".to_string() });
+            return Err(LedgerReadError::HeaderCorrupt {
+                detail: "the file ends inside the header".to_string(),
+            });
         }
         let header = Header::decode(&bytes)?;
         let chain = *blake3::hash(&bytes).as_bytes();
@@ -185,17 +188,23 @@ impl<R: Read + Seek> LedgerReader<R> {
             if !self.fill(FRAME_HEADER_LEN)? {
                 return Err(self.end_without_trailer(offset));
             }
-            let header = FrameHeader::parse(&self.buf[self.pos..self.end]).expect("filled a whole frame header");
+            let header = FrameHeader::parse(&self.buf[self.pos..self.end])
+                .expect("filled a whole frame header");
             if !header.len_is_plausible() {
                 return Err(self.damage(offset, format!("implausible frame length {}", header.len)));
             }
             let len = header.len as usize;
             if !self.fill(len)? {
-                return Err(self.damage(offset, format!("the file ends inside a frame of {len} bytes")));
+                return Err(self.damage(
+                    offset,
+                    format!("the file ends inside a frame of {len} bytes"),
+                ));
             }
             let crc_ok = header.crc == frame_crc(&self.buf[self.pos..self.pos + len]);
             if header.salt != self.header.salt {
-                return Err(self.damage(offset, "frame salt does not match this ledger".to_string()));
+                return Err(
+                    self.damage(offset, "frame salt does not match this ledger".to_string())
+                );
             }
             if !crc_ok {
                 return Err(self.damage(offset, "frame checksum mismatch".to_string()));
@@ -204,7 +213,13 @@ impl<R: Read + Seek> LedgerReader<R> {
                 return Err(corrupt(offset, "reserved frame byte is not zero"));
             }
             if header.seq != self.next_seq {
-                return Err(corrupt(offset, &format!("frame seq {} where {} was expected", header.seq, self.next_seq)));
+                return Err(corrupt(
+                    offset,
+                    &format!(
+                        "frame seq {} where {} was expected",
+                        header.seq, self.next_seq
+                    ),
+                ));
             }
             match header.kind {
                 KIND_BLOCK_SEALED => self.on_seal(offset, len)?,
@@ -218,14 +233,21 @@ impl<R: Read + Seek> LedgerReader<R> {
                     }
                     let block_len = self.pos + len - self.block_start;
                     if block_len > self.header.block_target_bytes as usize + MAX_FRAME_LEN {
-                        return Err(corrupt(offset, "block is longer than the writer ever makes one (missing seal)"));
+                        return Err(corrupt(
+                            offset,
+                            "block is longer than the writer ever makes one (missing seal)",
+                        ));
                     }
                     self.last_ts = header.ts;
                     self.next_seq += 1;
                     self.block_frames += 1;
                     let start = self.pos;
                     self.pos += len;
-                    return Ok(Some(EventFrame { offset, header, bytes: &self.buf[start..start + len] }));
+                    return Ok(Some(EventFrame {
+                        offset,
+                        header,
+                        bytes: &self.buf[start..start + len],
+                    }));
                 }
             }
         }
@@ -254,9 +276,13 @@ impl<R: Read + Seek> LedgerReader<R> {
 
     fn on_seal(&mut self, offset: u64, len: usize) -> Result<(), LedgerReadError> {
         let frame = &self.buf[self.pos..self.pos + len];
-        let seal = decode_seal(frame).map_err(|e| corrupt(offset, &format!("block seal does not decode: {e}")))?;
+        let seal = decode_seal(frame)
+            .map_err(|e| corrupt(offset, &format!("block seal does not decode: {e}")))?;
         let block_bytes = &self.buf[self.block_start..self.pos];
-        if seal.block != self.blocks || seal.frames != self.block_frames || seal.bytes as usize != block_bytes.len() {
+        if seal.block != self.blocks
+            || seal.frames != self.block_frames
+            || seal.bytes as usize != block_bytes.len()
+        {
             return Err(corrupt(
                 offset,
                 &format!(
@@ -278,7 +304,13 @@ impl<R: Read + Seek> LedgerReader<R> {
         hasher.update(block_bytes);
         let chain = *hasher.finalize().as_bytes();
         if chain != seal.chain {
-            return Err(corrupt(offset, &format!("block {} hash does not match its seal (hash chain broken)", seal.block)));
+            return Err(corrupt(
+                offset,
+                &format!(
+                    "block {} hash does not match its seal (hash chain broken)",
+                    seal.block
+                ),
+            ));
         }
         self.chain = chain;
         self.blocks += 1;
@@ -291,12 +323,19 @@ impl<R: Read + Seek> LedgerReader<R> {
 
     fn on_trailer(&mut self, offset: u64, len: usize) -> Result<(), LedgerReadError> {
         let frame = &self.buf[self.pos..self.pos + len];
-        let trailer = decode_trailer(frame).map_err(|e| corrupt(offset, &format!("trailer does not decode: {e}")))?;
+        let trailer = decode_trailer(frame)
+            .map_err(|e| corrupt(offset, &format!("trailer does not decode: {e}")))?;
         if self.block_frames != 0 {
             return Err(corrupt(offset, "trailer follows an unsealed block"));
         }
-        if trailer.events != self.next_seq || trailer.blocks != self.blocks || trailer.fingerprint != self.chain {
-            return Err(corrupt(offset, "trailer counts or fingerprint do not match the ledger"));
+        if trailer.events != self.next_seq
+            || trailer.blocks != self.blocks
+            || trailer.fingerprint != self.chain
+        {
+            return Err(corrupt(
+                offset,
+                "trailer counts or fingerprint do not match the ledger",
+            ));
         }
         self.pos += len;
         if self.fill(1)? {
@@ -309,11 +348,16 @@ impl<R: Read + Seek> LedgerReader<R> {
     /// The ledger ends at a frame boundary but without a trailer.
     fn end_without_trailer(&mut self, offset: u64) -> LedgerReadError {
         if self.pos < self.end {
-            return LedgerReadError::TornTail { offset, detail: "the file ends inside a frame header".to_string() };
+            return LedgerReadError::TornTail {
+                offset,
+                detail: "the file ends inside a frame header".to_string(),
+            };
         }
         LedgerReadError::TornTail {
             offset,
-            detail: "the ledger has no trailer (the run was interrupted, or is still being written)".to_string(),
+            detail:
+                "the ledger has no trailer (the run was interrupted, or is still being written)"
+                    .to_string(),
         }
     }
 
@@ -343,7 +387,10 @@ impl<R: Read + Seek> LedgerReader<R> {
             self.end -= keep;
             self.block_start -= keep;
             if self.pos + need > self.buf.len() {
-                return Err(corrupt(self.offset(), "block is longer than the reader's buffer (missing seal)"));
+                return Err(corrupt(
+                    self.offset(),
+                    "block is longer than the reader's buffer (missing seal)",
+                ));
             }
         }
         while self.end - self.pos < need && !self.eof {
@@ -358,7 +405,10 @@ impl<R: Read + Seek> LedgerReader<R> {
 }
 
 fn corrupt(offset: u64, detail: &str) -> LedgerReadError {
-    LedgerReadError::Corrupt { offset, detail: detail.to_string() }
+    LedgerReadError::Corrupt {
+        offset,
+        detail: detail.to_string(),
+    }
 }
 
 fn read_full<R: Read>(src: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -377,7 +427,11 @@ fn read_full<R: Read>(src: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
 /// The offset of the first intact frame (right salt, plausible length, matching checksum)
 /// starting at an 8-byte step after `offset`, if any. Frames are 8-byte multiples and the
 /// header is too, so frames always start on such a step.
-pub fn find_valid_frame_after<R: Read + Seek>(src: &mut R, offset: u64, salt: u32) -> std::io::Result<Option<u64>> {
+pub fn find_valid_frame_after<R: Read + Seek>(
+    src: &mut R,
+    offset: u64,
+    salt: u32,
+) -> std::io::Result<Option<u64>> {
     const CHUNK: usize = 1 << 20;
     let salt_bytes = salt.to_le_bytes();
     let mut chunk = vec![0u8; CHUNK];

@@ -40,7 +40,10 @@ pub enum RepairError {
     Read(#[from] LedgerReadError),
     /// Writing the repaired ledger failed.
     #[error("cannot write the repaired ledger {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Repairs `path` in place, or writes the repaired ledger to `out` leaving `path` untouched.
@@ -57,23 +60,32 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
         None => {
             let summary = reader.summary()?;
             if let Some(out) = out {
-                std::fs::copy(path, out).map_err(|source| RepairError::Write { path: out.to_path_buf(), source })?;
+                std::fs::copy(path, out).map_err(|source| RepairError::Write {
+                    path: out.to_path_buf(),
+                    source,
+                })?;
             }
-            return Ok(RepairOutcome::Intact { events: summary.events });
+            return Ok(RepairOutcome::Intact {
+                events: summary.events,
+            });
         }
         Some(LedgerReadError::TornTail { offset, .. }) => offset,
         Some(other) => return Err(other.into()),
     };
     let tail = reader.tail_state();
     let salt = reader.header().salt;
-    let original_len = std::fs::metadata(path).map_err(LedgerReadError::from)?.len();
+    let original_len = std::fs::metadata(path)
+        .map_err(LedgerReadError::from)?
+        .len();
     drop(reader);
 
     // Hash the open block (whole frames after the last seal) and close the ledger.
     let mut src = File::open(path).map_err(LedgerReadError::from)?;
     let mut open_block = vec![0u8; (cut_at - tail.sealed_through) as usize];
-    src.seek(SeekFrom::Start(tail.sealed_through)).map_err(LedgerReadError::from)?;
-    src.read_exact(&mut open_block).map_err(LedgerReadError::from)?;
+    src.seek(SeekFrom::Start(tail.sealed_through))
+        .map_err(LedgerReadError::from)?;
+    src.read_exact(&mut open_block)
+        .map_err(LedgerReadError::from)?;
     let mut chain = tail.chain;
     let mut blocks = tail.blocks;
     let mut closing = Vec::new();
@@ -82,15 +94,28 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
         hasher.update(&chain);
         hasher.update(&open_block);
         chain = *hasher.finalize().as_bytes();
-        let seal = BlockSealed { block: blocks, frames: tail.open_frames, bytes: open_block.len() as u32, chain };
+        let seal = BlockSealed {
+            block: blocks,
+            frames: tail.open_frames,
+            bytes: open_block.len() as u32,
+            chain,
+        };
         encode_seal(&seal, tail.next_seq, tail.last_ts, salt, &mut closing);
         blocks += 1;
     }
-    let trailer = LedgerClosed { events: tail.next_seq, blocks, fingerprint: chain, repaired: true };
+    let trailer = LedgerClosed {
+        events: tail.next_seq,
+        blocks,
+        fingerprint: chain,
+        repaired: true,
+    };
     encode_trailer(&trailer, tail.next_seq, tail.last_ts, salt, &mut closing);
 
     let target = out.unwrap_or(path);
-    let write_err = |source| RepairError::Write { path: target.to_path_buf(), source };
+    let write_err = |source| RepairError::Write {
+        path: target.to_path_buf(),
+        source,
+    };
     let mut file = match out {
         Some(out) => {
             let mut dst = File::create(out).map_err(write_err)?;
@@ -99,7 +124,10 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
             dst
         }
         None => {
-            let f = OpenOptions::new().write(true).open(path).map_err(write_err)?;
+            let f = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(write_err)?;
             f.set_len(cut_at).map_err(write_err)?;
             f
         }

@@ -97,7 +97,12 @@ pub struct LedgerWriter {
 impl LedgerWriter {
     /// Creates the file at `path` (replacing an existing one only if `replace`), writes the
     /// header, syncs the directory (unless `fsync` is `Never`) and starts the thread.
-    pub fn create(path: &Path, header: &Header, fsync: FsyncPolicy, replace: bool) -> Result<Self, LedgerWriteError> {
+    pub fn create(
+        path: &Path,
+        header: &Header,
+        fsync: FsyncPolicy,
+        replace: bool,
+    ) -> Result<Self, LedgerWriteError> {
         let mut options = OpenOptions::new();
         options.write(true);
         if replace {
@@ -106,8 +111,13 @@ impl LedgerWriter {
             options.create_new(true);
         }
         let file = options.open(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists => LedgerWriteError::Exists { path: path.to_path_buf() },
-            _ => LedgerWriteError::Create { path: path.to_path_buf(), source },
+            std::io::ErrorKind::AlreadyExists => LedgerWriteError::Exists {
+                path: path.to_path_buf(),
+            },
+            _ => LedgerWriteError::Create {
+                path: path.to_path_buf(),
+                source,
+            },
         })?;
         if fsync != FsyncPolicy::Never {
             sync_parent_dir(path)?;
@@ -125,7 +135,11 @@ impl LedgerWriter {
         let header_bytes = header.encode();
         storage
             .append(&header_bytes)
-            .map_err(|source| LedgerWriteError::Write { path: path.clone(), offset: 0, source })?;
+            .map_err(|source| LedgerWriteError::Write {
+                path: path.clone(),
+                offset: 0,
+                source,
+            })?;
         let (tx, rx) = bounded::<Message>(CHANNEL_DEPTH);
         let (recycle_tx, recycled) = bounded::<Vec<u8>>(CHANNEL_DEPTH + 1);
         let durable = Arc::new(AtomicU64::new(0));
@@ -152,8 +166,16 @@ impl LedgerWriter {
         let thread = std::thread::Builder::new()
             .name("tape-ledger-writer".to_string())
             .spawn(move || state.run(rx, recycle_tx))
-            .map_err(|source| LedgerWriteError::Create { path: PathBuf::from("<writer thread>"), source })?;
-        Ok(Self { tx: Some(tx), recycled, thread: Some(thread), durable })
+            .map_err(|source| LedgerWriteError::Create {
+                path: PathBuf::from("<writer thread>"),
+                source,
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            recycled,
+            thread: Some(thread),
+            durable,
+        })
     }
 
     /// Hands a buffer of whole frames to the writer and returns an empty buffer to fill next
@@ -162,7 +184,10 @@ impl LedgerWriter {
         if !frames.is_empty() {
             self.send(Message::Frames(frames))?;
         }
-        Ok(self.recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(HANDOFF_BYTES + (1 << 16))))
+        Ok(self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(HANDOFF_BYTES + (1 << 16))))
     }
 
     /// Seals the current block now and syncs it (unless the policy is `Never`): for live
@@ -182,7 +207,11 @@ impl LedgerWriter {
     }
 
     fn send(&mut self, message: Message) -> Result<(), LedgerWriteError> {
-        let sent = self.tx.as_ref().map(|tx| tx.send(message).is_ok()).unwrap_or(false);
+        let sent = self
+            .tx
+            .as_ref()
+            .map(|tx| tx.send(message).is_ok())
+            .unwrap_or(false);
         if sent {
             Ok(())
         } else {
@@ -227,7 +256,11 @@ fn sync_parent_dir(path: &Path) -> Result<(), LedgerWriteError> {
     };
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|source| LedgerWriteError::Sync { path: dir.to_path_buf(), durable: 0, source })
+        .map_err(|source| LedgerWriteError::Sync {
+            path: dir.to_path_buf(),
+            durable: 0,
+            source,
+        })
 }
 
 struct WriterThread<S: Storage> {
@@ -255,7 +288,11 @@ struct WriterThread<S: Storage> {
 }
 
 impl<S: Storage> WriterThread<S> {
-    fn run(mut self, rx: Receiver<Message>, recycle: Sender<Vec<u8>>) -> Result<WriterSummary, LedgerWriteError> {
+    fn run(
+        mut self,
+        rx: Receiver<Message>,
+        recycle: Sender<Vec<u8>>,
+    ) -> Result<WriterSummary, LedgerWriteError> {
         let mut finished = false;
         while let Ok(message) = rx.recv() {
             match message {
@@ -277,7 +314,10 @@ impl<S: Storage> WriterThread<S> {
                     }
                 }
             }
-            if self.fsync == FsyncPolicy::Block && self.sealed_through > self.synced_through_seal && rx.is_empty() {
+            if self.fsync == FsyncPolicy::Block
+                && self.sealed_through > self.synced_through_seal
+                && rx.is_empty()
+            {
                 self.sync()?;
             }
         }
@@ -292,12 +332,23 @@ impl<S: Storage> WriterThread<S> {
             fingerprint: self.chain,
             repaired: false,
         };
-        encode_trailer(&trailer, self.events, self.last_ts, self.salt, &mut self.out);
+        encode_trailer(
+            &trailer,
+            self.events,
+            self.last_ts,
+            self.salt,
+            &mut self.out,
+        );
         self.write_out()?;
         if self.fsync != FsyncPolicy::Never {
             self.sync()?;
         }
-        Ok(WriterSummary { fingerprint: self.chain, events: self.events, blocks: self.blocks, bytes: self.written })
+        Ok(WriterSummary {
+            fingerprint: self.chain,
+            events: self.events,
+            blocks: self.blocks,
+            bytes: self.written,
+        })
     }
 
     /// Copies whole frames to the output buffer, sealing blocks as they fill.
@@ -305,7 +356,8 @@ impl<S: Storage> WriterThread<S> {
         let mut run_start = 0;
         let mut at = 0;
         while at < frames.len() {
-            let header = FrameHeader::parse(&frames[at..]).expect("the core hands over whole frames");
+            let header =
+                FrameHeader::parse(&frames[at..]).expect("the core hands over whole frames");
             debug_assert!(header.len_is_plausible());
             let len = header.len as usize;
             at += len;
@@ -350,22 +402,26 @@ impl<S: Storage> WriterThread<S> {
         if self.out.is_empty() {
             return Ok(());
         }
-        self.storage.append(&self.out).map_err(|source| LedgerWriteError::Write {
-            path: self.path.clone(),
-            offset: self.written,
-            source,
-        })?;
+        self.storage
+            .append(&self.out)
+            .map_err(|source| LedgerWriteError::Write {
+                path: self.path.clone(),
+                offset: self.written,
+                source,
+            })?;
         self.written += self.out.len() as u64;
         self.out.clear();
         Ok(())
     }
 
     fn sync(&mut self) -> Result<(), LedgerWriteError> {
-        self.storage.sync().map_err(|source| LedgerWriteError::Sync {
-            path: self.path.clone(),
-            durable: self.durable.load(Ordering::Acquire),
-            source,
-        })?;
+        self.storage
+            .sync()
+            .map_err(|source| LedgerWriteError::Sync {
+                path: self.path.clone(),
+                durable: self.durable.load(Ordering::Acquire),
+                source,
+            })?;
         self.synced_through_seal = self.sealed_through;
         self.durable.store(self.written, Ordering::Release);
         Ok(())

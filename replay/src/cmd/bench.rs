@@ -41,7 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut scenario = Scenario::from_toml(base.toml, "built-in scenario 'bench'")?;
     scenario.market.bars = args.bars.max(1);
     let plan = RunPlan::from_scenario(scenario, "built-in scenario 'bench'")?;
-    let dir = tempfile::tempdir().context("cannot create a temporary directory for the bench ledgers")?;
+    let dir =
+        tempfile::tempdir().context("cannot create a temporary directory for the bench ledgers")?;
     let path = dir.path().join("bench.tape");
     let fsync: FsyncPolicy = args.fsync.into();
 
@@ -71,10 +72,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // 4. Latency: a second run timing each step (reading the clock costs time, so this pass
     //    is kept apart from the throughput figures above).
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).context("histogram bounds are valid")?;
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
+        .context("histogram bounds are valid")?;
     let latency_path = dir.path().join("latency.tape");
     let writer = LedgerWriter::create(&latency_path, &plan.header, fsync, true)?;
-    run_with_writer(&plan, plan.core(), writer, &mut |_| {}, Some(&mut histogram))?;
+    run_with_writer(
+        &plan,
+        plan.core(),
+        writer,
+        &mut |_| {},
+        Some(&mut histogram),
+    )?;
     let clock = clock_overhead_ns();
 
     let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
@@ -105,8 +113,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         println!("{v}");
     } else {
-        println!("bench         {} one-minute bars, 1 symbol, SMA 20/100 crossover, --fsync {:?}", human_count(bars), args.fsync);
-        println!("ledger        {} events, {}", human_count(events), human_bytes(bytes));
+        println!(
+            "bench         {} one-minute bars, 1 symbol, SMA 20/100 crossover, --fsync {:?}",
+            human_count(bars),
+            args.fsync
+        );
+        println!(
+            "ledger        {} events, {}",
+            human_count(events),
+            human_bytes(bytes)
+        );
         println!(
             "run           {run_s:.3} s  {} bars/s  {} events/s  {:.0} MB/s written",
             human_count(rate(bars as f64, run_s) as u64),
@@ -136,7 +152,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("fingerprint   {fingerprint}");
     }
-    Ok(ExitCode::from(if replay_ok { EXIT_OK } else { EXIT_FINDING }))
+    Ok(ExitCode::from(if replay_ok {
+        EXIT_OK
+    } else {
+        EXIT_FINDING
+    }))
 }
 
 /// The median cost of one clock read pair, to put the latency figures in context.

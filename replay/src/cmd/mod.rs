@@ -32,11 +32,17 @@ pub const EXIT_INPUT: u8 = 2;
 /// found, 2 for a file that cannot be read as a ledger at all.
 pub fn report_read_error(path: &Path, error: &LedgerReadError) -> ExitCode {
     let hint = match error {
-        LedgerReadError::Io { source } if source.kind() == std::io::ErrorKind::NotFound => " (check the path)",
+        LedgerReadError::Io { source } if source.kind() == std::io::ErrorKind::NotFound => {
+            " (check the path)"
+        }
         _ => "",
     };
     eprintln!("tape: {}: {error}{hint}", path.display());
-    ExitCode::from(if error.is_damage() { EXIT_FINDING } else { EXIT_INPUT })
+    ExitCode::from(if error.is_damage() {
+        EXIT_FINDING
+    } else {
+        EXIT_INPUT
+    })
 }
 
 /// Formats a byte count for people.

@@ -20,16 +20,27 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         if out.exists() {
-            eprintln!("tape: {} exists; choose another --out (repair never overwrites a file)", out.display());
+            eprintln!(
+                "tape: {} exists; choose another --out (repair never overwrites a file)",
+                out.display()
+            );
             return Ok(ExitCode::from(EXIT_INPUT));
         }
     }
     match repair(&args.file, args.out.as_deref()) {
         Ok(RepairOutcome::Intact { events }) => {
-            println!("OK: nothing to repair ({} events, the ledger is complete)", human_count(events));
+            println!(
+                "OK: nothing to repair ({} events, the ledger is complete)",
+                human_count(events)
+            );
             Ok(ExitCode::from(EXIT_OK))
         }
-        Ok(RepairOutcome::Repaired { cut_at, dropped_bytes, kept_events, fingerprint }) => {
+        Ok(RepairOutcome::Repaired {
+            cut_at,
+            dropped_bytes,
+            kept_events,
+            fingerprint,
+        }) => {
             let target = args.out.as_ref().unwrap_or(&args.file);
             println!(
                 "repaired {}: cut the torn tail at byte {cut_at}, dropped {} ({dropped_bytes} bytes), kept {} events",

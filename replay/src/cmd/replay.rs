@@ -29,7 +29,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed().as_secs_f64();
     match verdict {
         Ok(ReplayVerdict::Identical(summary)) => {
-            let per_s = if elapsed > 0.0 { summary.events as f64 / elapsed } else { 0.0 };
+            let per_s = if elapsed > 0.0 {
+                summary.events as f64 / elapsed
+            } else {
+                0.0
+            };
             let fingerprint = fingerprint_hex(&summary.fingerprint);
             if args.json {
                 let v = serde_json::json!({
@@ -53,7 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Err(e) => return Ok(report_read_error(&args.file, &e)),
             };
             let r = Renderer::new(&header);
-            let kind = d.expected.as_ref().or(d.actual.as_ref()).map_or("end", |e| e.body.kind().name());
+            let kind = d
+                .expected
+                .as_ref()
+                .or(d.actual.as_ref())
+                .map_or("end", |e| e.body.kind().name());
             if args.json {
                 let v = serde_json::json!({
                     "ok": false,
@@ -73,7 +81,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             match (&d.actual, &d.note) {
                 (Some(a), _) => println!("  actual (re-run):    {}", r.text(a)),
-                (None, Some(note)) => println!("  actual (re-run):    the core refused the recorded input: {note}"),
+                (None, Some(note)) => {
+                    println!("  actual (re-run):    the core refused the recorded input: {note}")
+                }
                 (None, None) => println!("  actual (re-run):    the core produces nothing here"),
             }
             if let Some(e) = &d.expected {

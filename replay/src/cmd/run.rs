@@ -60,13 +60,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => (p.clone(), args.force),
         None => {
             let dir = PathBuf::from("runs");
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-            (dir.join(format!("{}-seed{}.tape", plan.scenario.name, plan.scenario.seed)), true)
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            (
+                dir.join(format!(
+                    "{}-seed{}.tape",
+                    plan.scenario.name, plan.scenario.seed
+                )),
+                true,
+            )
         }
     };
     let progress = Progress::new(plan.total_bars(), "bars", args.json).with_message("run");
     let started = now();
-    let outcome = run_to_ledger(&plan, &path, args.fsync.into(), replace, &mut |bars| progress.set(bars));
+    let outcome = run_to_ledger(&plan, &path, args.fsync.into(), replace, &mut |bars| {
+        progress.set(bars)
+    });
     progress.finish();
     let outcome = outcome?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -75,7 +84,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let final_equity = s.equity.to_f64();
     let total_return = final_equity / initial - 1.0;
     let fingerprint = fingerprint_hex(&outcome.ledger.fingerprint);
-    let per_s = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
+    let per_s = |n: u64| {
+        if elapsed > 0.0 {
+            n as f64 / elapsed
+        } else {
+            0.0
+        }
+    };
     if args.json {
         let summary = serde_json::json!({
             "scenario": plan.scenario.name,
@@ -98,12 +113,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         println!("{summary}");
     } else {
-        println!("scenario      {} (seed {})", plan.scenario.name, plan.scenario.seed);
-        println!("ledger        {} ({})", path.display(), human_bytes(outcome.ledger.bytes));
+        println!(
+            "scenario      {} (seed {})",
+            plan.scenario.name, plan.scenario.seed
+        );
+        println!(
+            "ledger        {} ({})",
+            path.display(),
+            human_bytes(outcome.ledger.bytes)
+        );
         println!("bars          {}", human_count(s.bars));
         println!("events        {}", human_count(s.events));
-        println!("orders        {} ({} fills, {} rejected)", human_count(s.orders), human_count(s.fills), human_count(s.rejections));
-        println!("equity        {initial:.2} -> {final_equity:.2} ({:+.2}%)", total_return * 100.0);
+        println!(
+            "orders        {} ({} fills, {} rejected)",
+            human_count(s.orders),
+            human_count(s.fills),
+            human_count(s.rejections)
+        );
+        println!(
+            "equity        {initial:.2} -> {final_equity:.2} ({:+.2}%)",
+            total_return * 100.0
+        );
         println!("max drawdown  {:.2}%", s.max_drawdown * 100.0);
         println!(
             "elapsed       {elapsed:.3} s ({} events/s, {} bars/s)",

@@ -26,7 +26,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         None => {
             for b in builtin::BUILTINS {
-                let description = Scenario::from_toml(b.toml, b.name).map(|s| s.description).unwrap_or_default();
+                let description = Scenario::from_toml(b.toml, b.name)
+                    .map(|s| s.description)
+                    .unwrap_or_default();
                 println!("{:<10} {description}", b.name);
             }
             Ok(ExitCode::from(EXIT_OK))
@@ -38,7 +40,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             None => {
                 let names: Vec<&str> = builtin::BUILTINS.iter().map(|b| b.name).collect();
-                eprintln!("tape: no built-in scenario named '{name}' (built-ins: {})", names.join(", "));
+                eprintln!(
+                    "tape: no built-in scenario named '{name}' (built-ins: {})",
+                    names.join(", ")
+                );
                 Ok(ExitCode::from(EXIT_INPUT))
             }
         },

@@ -40,9 +40,14 @@ enum Bound {
 
 fn parse_bound(flag: &str, text: &str) -> Result<Bound, String> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().map(Bound::Seq).map_err(|_| format!("{flag} {text}: seq is too large"));
+        return text
+            .parse()
+            .map(Bound::Seq)
+            .map_err(|_| format!("{flag} {text}: seq is too large"));
     }
-    Ts::parse(text).map(Bound::Time).map_err(|e| format!("{flag}: {e}, or give a seq number"))
+    Ts::parse(text)
+        .map(Bound::Time)
+        .map_err(|e| format!("{flag}: {e}, or give a seq number"))
 }
 
 /// Prints events, filtered, as text or JSON lines.
@@ -51,11 +56,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("tape: {message}");
         Ok(ExitCode::from(EXIT_INPUT))
     };
-    let from = match args.from.as_deref().map(|t| parse_bound("--from", t)).transpose() {
+    let from = match args
+        .from
+        .as_deref()
+        .map(|t| parse_bound("--from", t))
+        .transpose()
+    {
         Ok(b) => b,
         Err(m) => return usage(m),
     };
-    let to = match args.to.as_deref().map(|t| parse_bound("--to", t)).transpose() {
+    let to = match args
+        .to
+        .as_deref()
+        .map(|t| parse_bound("--to", t))
+        .transpose()
+    {
         Ok(b) => b,
         Err(m) => return usage(m),
     };
@@ -65,7 +80,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(kind) => kinds.push(kind),
             None => {
                 let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-                return usage(format!("--kind {k} is not an event kind (known: {})", known.join(", ")));
+                return usage(format!(
+                    "--kind {k} is not an event kind (known: {})",
+                    known.join(", ")
+                ));
             }
         }
     }
@@ -77,7 +95,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let symbol = match &args.symbol {
         Some(name) => match header.symbols.iter().position(|s| s == name) {
             Some(i) => Some(i as u32),
-            None => return usage(format!("--symbol {name} is not in this ledger (it has {} symbols, e.g. {})", header.symbols.len(), header.symbols.first().map_or("none", |s| s.as_str()))),
+            None => {
+                return usage(format!(
+                    "--symbol {name} is not in this ledger (it has {} symbols, e.g. {})",
+                    header.symbols.len(),
+                    header.symbols.first().map_or("none", |s| s.as_str())
+                ))
+            }
         },
         None => None,
     };
@@ -120,7 +144,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if symbol.is_some() && event.body.symbol().map(|s| s.0) != symbol {
             continue;
         }
-        let line = if args.json { renderer.json(&event) } else { renderer.text(&event) };
+        let line = if args.json {
+            renderer.json(&event)
+        } else {
+            renderer.text(&event)
+        };
         if writeln!(out, "{line}").is_err() {
             // The reader of our output went away (e.g. `| head`): stop quietly.
             return Ok(ExitCode::from(EXIT_OK));

@@ -44,7 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let mb_per_s = if elapsed > 0.0 { summary.bytes as f64 / 1e6 / elapsed } else { 0.0 };
+    let mb_per_s = if elapsed > 0.0 {
+        summary.bytes as f64 / 1e6 / elapsed
+    } else {
+        0.0
+    };
     let fingerprint = fingerprint_hex(&summary.fingerprint);
     if args.json {
         let v = serde_json::json!({
@@ -59,7 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         println!("{v}");
     } else {
-        let repaired = if summary.repaired { ", closed by `tape repair`" } else { "" };
+        let repaired = if summary.repaired {
+            ", closed by `tape repair`"
+        } else {
+            ""
+        };
         println!(
             "OK {fingerprint} ({} events, {} blocks, {}{repaired}; {mb_per_s:.0} MB/s)",
             human_count(summary.events),

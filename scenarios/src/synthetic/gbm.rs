@@ -48,6 +48,8 @@ pub struct GbmMarket {
     vol_step: f64,
     tick_raw: i64,
     volume_mean: f64,
+    /// After this time, draw from another seed: a different future on the same past.
+    fork: Option<(Ts, [u8; 32])>,
 }
 
 impl GbmMarket {
@@ -60,7 +62,11 @@ impl GbmMarket {
             .map(|i| {
                 let mut rng = SeededRng::new(seed, i + 1);
                 let close = lo + (hi - lo) * rng.unit();
-                Path { rng, close, spare_normal: None }
+                Path {
+                    rng,
+                    close,
+                    spare_normal: None,
+                }
             })
             .collect();
         Self {
@@ -72,7 +78,16 @@ impl GbmMarket {
             vol_step,
             tick_raw: ((spec.tick_size * PRICE_SCALE as f64).round() as i64).max(1),
             volume_mean: spec.volume,
+            fork: None,
         }
+    }
+
+    /// The same market up to and including `cut`, then a differently seeded future: every
+    /// symbol's stream restarts from `future_seed` after `cut`, from the last price. This is
+    /// how the look-ahead check builds "the same past, another future".
+    pub fn with_future_after(mut self, cut: Ts, future_seed: [u8; 32]) -> Self {
+        self.fork = Some((cut, future_seed));
+        self
     }
 
     fn to_price(&self, value: f64) -> Price {
@@ -82,7 +97,8 @@ impl GbmMarket {
     }
 
     fn bar(&mut self, symbol: usize) -> Bar {
-        let (drift_step, vol_step, volume_mean) = (self.drift_step, self.vol_step, self.volume_mean);
+        let (drift_step, vol_step, volume_mean) =
+            (self.drift_step, self.vol_step, self.volume_mean);
         let path = &mut self.paths[symbol];
         let prev = path.close;
         let z = path.normal();
@@ -94,7 +110,12 @@ impl GbmMarket {
         let low = open.min(close) * (1.0 - 0.5 * vol_step * u3);
         // Non-negative, so adding ½ and truncating rounds half up.
         let volume = (volume_mean * (0.5 + u4) + 0.5) as i64 as f64;
-        let (open, high, low, close) = (self.to_price(open), self.to_price(high), self.to_price(low), self.to_price(close));
+        let (open, high, low, close) = (
+            self.to_price(open),
+            self.to_price(high),
+            self.to_price(low),
+            self.to_price(close),
+        );
         self.paths[symbol].close = close.to_f64();
         Bar::new(
             SymbolId(symbol as u32),
@@ -113,13 +134,26 @@ impl Iterator for GbmMarket {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.now.is_none() || self.next_symbol == self.paths.len() {
-            self.now = Some(self.times.next()?);
+            let now = self.times.next()?;
+            self.now = Some(now);
             self.next_symbol = 0;
+            if let Some((cut, seed)) = self.fork {
+                if now > cut {
+                    for (i, path) in self.paths.iter_mut().enumerate() {
+                        path.rng = SeededRng::new(seed, i as u64 + 1);
+                        path.spare_normal = None;
+                    }
+                    self.fork = None;
+                }
+            }
         }
         let symbol = self.next_symbol;
         self.next_symbol += 1;
         let ts = self.now.expect("set above");
-        Some(Ok(TimedBar { ts, bar: self.bar(symbol) }))
+        Some(Ok(TimedBar {
+            ts,
+            bar: self.bar(symbol),
+        }))
     }
 }
 
@@ -147,8 +181,13 @@ mod tests {
 
     fn market(symbols: u32, bars: u64, seed: u64) -> Vec<TimedBar> {
         let s = spec(symbols, bars, BarInterval::Day);
-        let cal = Calendar::Weekdays { first_day: Ts::from_date(2020, 1, 1), close_offset_ns: 0 };
-        GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(seed)).map(|r| r.expect("infallible")).collect()
+        let cal = Calendar::Weekdays {
+            first_day: Ts::from_date(2020, 1, 1),
+            close_offset_ns: 0,
+        };
+        GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(seed))
+            .map(|r| r.expect("infallible"))
+            .collect()
     }
 
     #[test]
@@ -158,9 +197,43 @@ mod tests {
     }
 
     #[test]
+    fn a_forked_future_keeps_the_past_and_changes_the_future() {
+        let s = spec(2, 60, BarInterval::Day);
+        let cal = Calendar::Weekdays {
+            first_day: Ts::from_date(2020, 1, 1),
+            close_offset_ns: 0,
+        };
+        let seed = tape_engine::rng::seed_from_u64(7);
+        let base: Vec<TimedBar> = GbmMarket::new(&s, cal, seed)
+            .map(|r| r.expect("infallible"))
+            .collect();
+        let cut = base[40].ts;
+        let forked: Vec<TimedBar> = GbmMarket::new(&s, cal, seed)
+            .with_future_after(cut, tape_engine::rng::seed_from_u64(99))
+            .map(|r| r.expect("infallible"))
+            .collect();
+        assert_eq!(base.len(), forked.len());
+        for (a, b) in base.iter().zip(&forked) {
+            if a.ts <= cut {
+                assert_eq!(a, b, "the past is untouched");
+            }
+        }
+        assert!(
+            base.iter().zip(&forked).any(|(a, b)| a.ts > cut && a != b),
+            "the future differs"
+        );
+    }
+
+    #[test]
     fn adding_a_symbol_never_changes_another() {
-        let two: Vec<_> = market(2, 40, 7).into_iter().filter(|b| b.bar.symbol.0 == 0).collect();
-        let five: Vec<_> = market(5, 40, 7).into_iter().filter(|b| b.bar.symbol.0 == 0).collect();
+        let two: Vec<_> = market(2, 40, 7)
+            .into_iter()
+            .filter(|b| b.bar.symbol.0 == 0)
+            .collect();
+        let five: Vec<_> = market(5, 40, 7)
+            .into_iter()
+            .filter(|b| b.bar.symbol.0 == 0)
+            .collect();
         assert_eq!(two, five);
     }
 
@@ -185,8 +258,9 @@ mod tests {
         s.drift = 0.0;
         let cal = Calendar::Minutes { first_close: Ts(0) };
         let per_year = cal.bars_per_year();
-        let closes: Vec<f64> =
-            GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(11)).map(|r| r.expect("infallible").bar.close.to_f64()).collect();
+        let closes: Vec<f64> = GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(11))
+            .map(|r| r.expect("infallible").bar.close.to_f64())
+            .collect();
         let rets: Vec<f64> = closes.windows(2).map(|w| libm::log(w[1] / w[0])).collect();
         let n = rets.len() as f64;
         let mean = rets.iter().sum::<f64>() / n;
@@ -197,6 +271,9 @@ mod tests {
         let dt = 1.0 / per_year;
         let expected = -0.5 * 0.25 * dt;
         let se = 0.5 * dt.sqrt() / n.sqrt();
-        assert!((mean - expected).abs() < 4.0 * se, "mean {mean}, expected {expected} ± {se}");
+        assert!(
+            (mean - expected).abs() < 4.0 * se,
+            "mean {mean}, expected {expected} ± {se}"
+        );
     }
 }

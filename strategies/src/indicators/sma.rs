@@ -21,7 +21,13 @@ impl Sma {
     /// An empty average over `period ≥ 1` prices.
     pub fn new(period: usize) -> Self {
         assert!(period >= 1, "an SMA needs a period of at least 1");
-        Self { period, window: vec![0; period], next: 0, filled: 0, sum: 0 }
+        Self {
+            period,
+            window: vec![0; period],
+            next: 0,
+            filled: 0,
+            sum: 0,
+        }
     }
 
     /// The period.
@@ -83,9 +89,17 @@ mod tests {
         let mut sma = Sma::new(3);
         sma.push(px(100));
         sma.push(px(200));
-        assert_eq!(sma.value(), None, "two prices are too few for a 3-period SMA");
+        assert_eq!(
+            sma.value(),
+            None,
+            "two prices are too few for a 3-period SMA"
+        );
         sma.push(px(400));
-        assert_eq!(sma.value(), Some(px(233)), "(100 + 200 + 400) / 3 = 233.33… rounds to 233");
+        assert_eq!(
+            sma.value(),
+            Some(px(233)),
+            "(100 + 200 + 400) / 3 = 233.33… rounds to 233"
+        );
         sma.push(px(600));
         assert_eq!(sma.value(), Some(px(400)), "(200 + 400 + 600) / 3");
     }

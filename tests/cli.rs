@@ -1,0 +1,414 @@
+//! End-to-end tests of the `tape` binary: what a user types, what they get, exit codes.
+
+use std::path::{Path, PathBuf};
+
+use tape_engine::event::EventBody;
+use tape_engine::fixed::Price;
+use tape_engine::ledger::frame::{decode_event, encode_event};
+use tape_engine::ledger::{FsyncPolicy, LedgerReader, LedgerWriter};
+use tape_tests::{scratch, tape, workspace_root};
+
+fn small_toml(dir: &Path) -> PathBuf {
+    let path = dir.join("small.toml");
+    std::fs::write(&path, tape_tests::SMALL_SCENARIO).expect("scenario written");
+    path
+}
+
+fn run_small(dir: &Path, out: &str) -> PathBuf {
+    let scenario = small_toml(dir);
+    tape(
+        dir,
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--out",
+            out,
+            "--json",
+        ],
+    )
+    .expect_code(0);
+    dir.join(out)
+}
+
+#[test]
+fn two_runs_with_one_seed_write_identical_ledgers_and_another_seed_differs() {
+    let dir = scratch();
+    let a = tape(
+        dir.path(),
+        &["run", "--seed", "7", "--out", "a.tape", "--json"],
+    );
+    let b = tape(
+        dir.path(),
+        &["run", "--seed", "7", "--out", "b.tape", "--json"],
+    );
+    let c = tape(
+        dir.path(),
+        &["run", "--seed", "8", "--out", "c.tape", "--json"],
+    );
+    let (a, b, c) = (
+        a.expect_code(0).json(),
+        b.expect_code(0).json(),
+        c.expect_code(0).json(),
+    );
+    for key in [
+        "fingerprint",
+        "events",
+        "bars",
+        "fills",
+        "final_equity",
+        "elapsed_s",
+        "events_per_s",
+    ] {
+        assert!(a.get(key).is_some(), "run --json has '{key}': {a}");
+    }
+    assert_eq!(a["fingerprint"], b["fingerprint"]);
+    let bytes_a = std::fs::read(dir.path().join("a.tape")).expect("a written");
+    let bytes_b = std::fs::read(dir.path().join("b.tape")).expect("b written");
+    assert!(bytes_a == bytes_b, "same seed, different bytes");
+    assert_ne!(a["fingerprint"], c["fingerprint"]);
+    assert_eq!(
+        a["bars"],
+        30 * 2610,
+        "the default scenario is 30 symbols × 10 years of weekdays"
+    );
+}
+
+#[test]
+fn run_without_arguments_runs_the_default_scenario_into_runs() {
+    let dir = scratch();
+    let run = tape(dir.path(), &["run"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("fingerprint"), "{}", run.stdout);
+    assert!(dir.path().join("runs/default-seed7.tape").exists());
+    // Running again replaces the default output rather than failing.
+    tape(dir.path(), &["run"]).expect_code(0);
+}
+
+#[test]
+fn an_explicit_out_is_not_overwritten_without_force() {
+    let dir = scratch();
+    run_small(dir.path(), "x.tape");
+    let scenario = small_toml(dir.path());
+    let again = tape(
+        dir.path(),
+        &["run", scenario.to_str().expect("utf-8"), "--out", "x.tape"],
+    );
+    again.expect_code(2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    tape(
+        dir.path(),
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--out",
+            "x.tape",
+            "--force",
+        ],
+    )
+    .expect_code(0);
+}
+
+#[test]
+fn verify_and_replay_say_ok_on_a_fresh_ledger() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let verify = tape(dir.path(), &["verify", ledger.to_str().expect("utf-8")]);
+    assert!(
+        verify.expect_code(0).stdout.starts_with("OK "),
+        "{}",
+        verify.stdout
+    );
+    let replay = tape(
+        dir.path(),
+        &["replay", ledger.to_str().expect("utf-8"), "--json"],
+    );
+    let v = replay.expect_code(0).json();
+    assert_eq!(v["ok"], true);
+}
+
+/// Rewrites a ledger with one derived event changed and every checksum and the hash chain
+/// recomputed, so that only re-execution can tell.
+fn tamper_with_first_fill(source: &Path, target: &Path) -> u64 {
+    let mut reader = LedgerReader::open(source).expect("opens");
+    let header = reader.header().clone();
+    let mut frames = Vec::new();
+    let mut tampered = None;
+    while let Some(frame) = reader.next_event().expect("reads") {
+        let mut event = decode_event(frame.bytes).expect("decodes");
+        if tampered.is_none() {
+            if let EventBody::OrderFilled(fill) = &mut event.body {
+                fill.price = Price::from_raw(fill.price.raw() + 1).expect("positive");
+                tampered = Some(event.seq.0);
+            }
+        }
+        encode_event(&event, header.salt, &mut frames);
+    }
+    let mut writer =
+        LedgerWriter::create(target, &header, FsyncPolicy::Never, false).expect("creates");
+    let rest = writer.submit(frames).expect("accepts");
+    writer.finish(rest).expect("finishes");
+    tampered.expect("the small scenario fills orders")
+}
+
+#[test]
+fn replay_finds_an_edited_derived_event_that_verify_cannot() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let edited = dir.path().join("edited.tape");
+    let seq = tamper_with_first_fill(&ledger, &edited);
+    let edited_arg = edited.to_str().expect("utf-8");
+    tape(dir.path(), &["verify", edited_arg]).expect_code(0);
+    let replay = tape(dir.path(), &["replay", edited_arg]);
+    replay.expect_code(1);
+    assert!(
+        replay
+            .stdout
+            .contains(&format!("DIVERGED at seq {seq} (fill)")),
+        "{}",
+        replay.stdout
+    );
+    assert!(
+        replay.stdout.contains("expected (ledger)") && replay.stdout.contains("actual (re-run)"),
+        "{}",
+        replay.stdout
+    );
+    assert!(
+        replay.stdout.contains("order_submitted"),
+        "the causal chain reaches the order: {}",
+        replay.stdout
+    );
+    let json = tape(dir.path(), &["replay", edited_arg, "--json"]);
+    assert_eq!(json.expect_code(1).json()["seq"], seq);
+}
+
+#[test]
+fn a_flipped_bit_is_corruption_and_repair_refuses_to_cut_it() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let mut bytes = std::fs::read(&ledger).expect("written");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    let flipped = dir.path().join("flipped.tape");
+    std::fs::write(&flipped, &bytes).expect("written");
+    let arg = flipped.to_str().expect("utf-8");
+    let verify = tape(dir.path(), &["verify", arg]);
+    verify.expect_code(1);
+    assert!(
+        verify.stderr.contains("corruption at byte"),
+        "{}",
+        verify.stderr
+    );
+    let repair = tape(dir.path(), &["repair", arg]);
+    repair.expect_code(1);
+    assert!(repair.stderr.contains("will not cut"), "{}", repair.stderr);
+    assert_eq!(
+        std::fs::read(&flipped).expect("still there"),
+        bytes,
+        "repair changed a corrupt ledger"
+    );
+    tape(dir.path(), &["replay", arg]).expect_code(1);
+}
+
+#[test]
+fn a_truncated_ledger_is_a_torn_tail_that_repair_cuts() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let bytes = std::fs::read(&ledger).expect("written");
+    let cut = dir.path().join("cut.tape");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 3]).expect("written");
+    let arg = cut.to_str().expect("utf-8");
+    let verify = tape(dir.path(), &["verify", arg]);
+    verify.expect_code(1);
+    assert!(
+        verify.stderr.contains("torn tail at byte"),
+        "{}",
+        verify.stderr
+    );
+    let repaired = dir.path().join("repaired.tape");
+    let repair = tape(
+        dir.path(),
+        &["repair", arg, "--out", repaired.to_str().expect("utf-8")],
+    );
+    repair.expect_code(0);
+    assert!(repair.stdout.contains("dropped"), "{}", repair.stdout);
+    tape(dir.path(), &["verify", repaired.to_str().expect("utf-8")]).expect_code(0);
+    // The repaired prefix still replays: every kept event re-derives.
+    tape(dir.path(), &["replay", repaired.to_str().expect("utf-8")]).expect_code(0);
+    // In place, too; then there is nothing left to repair.
+    tape(dir.path(), &["repair", arg]).expect_code(0);
+    let again = tape(dir.path(), &["repair", arg]);
+    assert!(
+        again.expect_code(0).stdout.contains("nothing to repair"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn unreadable_inputs_get_one_sentence_and_exit_2() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("notes.txt"), "hello, I am not a ledger\n").expect("written");
+    let ledger = run_small(dir.path(), "small.tape");
+    let mut newer = std::fs::read(&ledger).expect("written");
+    newer[8] = 99; // format_version = 99
+    std::fs::write(dir.path().join("newer.tape"), &newer).expect("written");
+    let cases = [
+        ("missing.tape", "check the path"),
+        ("notes.txt", "not a Tape ledger"),
+        ("newer.tape", "newer than this build supports"),
+    ];
+    for verb in ["verify", "replay", "show", "repair"] {
+        for (file, expected) in cases {
+            let run = tape(dir.path(), &[verb, file]);
+            run.expect_code(2);
+            let line = run.stderr.trim();
+            assert!(
+                line.contains(expected) && line.contains(file),
+                "{verb} {file}: {line}"
+            );
+            assert_eq!(
+                line.lines().count(),
+                1,
+                "{verb} {file}: one sentence, got {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_scenario_file_names_the_key_and_line() {
+    let dir = scratch();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        tape_tests::SMALL_SCENARIO.replace("bars = 160", "bars = 160\nbar_count = 5"),
+    )
+    .expect("written");
+    let run = tape(dir.path(), &["run", bad.to_str().expect("utf-8")]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("bar_count") && run.stderr.contains("line"),
+        "{}",
+        run.stderr
+    );
+    let unknown = tape(dir.path(), &["run", "no-such-scenario"]);
+    unknown.expect_code(2);
+    assert!(
+        unknown.stderr.contains("tape scenarios"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn show_filters_by_kind_symbol_and_range_and_speaks_json() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let arg = ledger.to_str().expect("utf-8");
+    let fills = tape(dir.path(), &["show", arg, "--kind", "fill", "--json"]);
+    let lines: Vec<serde_json::Value> = fills
+        .expect_code(0)
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(!lines.is_empty());
+    for v in &lines {
+        assert_eq!(v["kind"], "fill");
+        for key in ["seq", "ts", "causes", "price", "quantity", "symbol"] {
+            assert!(v.get(key).is_some(), "fill JSON has '{key}': {v}");
+        }
+    }
+    let one = tape(
+        dir.path(),
+        &["show", arg, "--symbol", "SYN1", "--kind", "bar"],
+    );
+    let bars: Vec<&str> = one.expect_code(0).stdout.lines().collect();
+    assert_eq!(bars.len(), 160);
+    assert!(bars.iter().all(|l| l.contains(" bar SYN1 ")));
+    let range = tape(dir.path(), &["show", arg, "--from", "10", "--to", "12"]);
+    let seqs: Vec<&str> = range
+        .expect_code(0)
+        .stdout
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(seqs, ["#10", "#11", "#12"]);
+    let by_time = tape(
+        dir.path(),
+        &[
+            "show",
+            arg,
+            "--from",
+            "2020-01-03",
+            "--to",
+            "2020-01-03T23:59:59Z",
+            "--kind",
+            "bar",
+        ],
+    );
+    assert_eq!(
+        by_time.expect_code(0).stdout.lines().count(),
+        3,
+        "3 symbols on 2020-01-03"
+    );
+    let signal = tape(dir.path(), &["show", arg, "--kind", "signal"]);
+    assert!(
+        signal
+            .expect_code(0)
+            .stdout
+            .contains("reason=sma_cross(fast_period=5 slow_period=20 fast_sma="),
+        "{}",
+        signal.stdout
+    );
+    tape(dir.path(), &["show", arg, "--kind", "nonsense"]).expect_code(2);
+    tape(dir.path(), &["show", arg, "--symbol", "NOPE"]).expect_code(2);
+}
+
+#[test]
+fn bench_reports_the_yardstick_figures() {
+    let dir = scratch();
+    let bench = tape(
+        dir.path(),
+        &["bench", "--bars", "20000", "--fsync", "never", "--json"],
+    );
+    let v = bench.expect_code(0).json();
+    for key in [
+        "run_bars_per_s",
+        "run_events_per_s",
+        "replay_events_per_s",
+        "verify_mb_per_s",
+        "fingerprint",
+        "step_latency_ns",
+    ] {
+        assert!(v.get(key).is_some(), "bench --json has '{key}': {v}");
+    }
+    assert_eq!(v["bars"], 20_000);
+    assert_eq!(v["replay_ok"], true);
+}
+
+#[test]
+fn scenarios_lists_and_shows_the_built_ins() {
+    let dir = scratch();
+    let list = tape(dir.path(), &["scenarios"]);
+    assert!(
+        list.expect_code(0)
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("default")),
+        "{}",
+        list.stdout
+    );
+    let show = tape(dir.path(), &["scenarios", "show", "default"]);
+    let text = show.expect_code(0).stdout.clone();
+    std::fs::write(dir.path().join("copy.toml"), text).expect("written");
+    tape(
+        dir.path(),
+        &["run", "copy.toml", "--out", "copy.tape", "--json"],
+    )
+    .expect_code(0);
+    tape(dir.path(), &["scenarios", "show", "nope"]).expect_code(2);
+    assert!(workspace_root()
+        .join("scenarios/builtin/default.toml")
+        .exists());
+}

@@ -1,0 +1,87 @@
+//! Golden ledger: `golden/small-v1.tape` pins the bytes of format version 1.
+//!
+//! Two separate promises are checked:
+//! - **Format**: every frame of the checked-in ledger decodes and re-encodes to the same
+//!   bytes, and the file verifies with its recorded fingerprint. A codec, layout or crate
+//!   change that alters bytes fails here. Such a change must bump `FORMAT_VERSION` and add a
+//!   `small-v2.tape` beside this one (old versions stay readable or are refused clearly).
+//! - **Behaviour**: running `golden/small.toml` today writes the very same file. A change to
+//!   the market generator, the strategy or the core that alters any event fails here; if the
+//!   change is intended, regenerate the file in the same commit and say why in its message.
+
+use tape_engine::ledger::frame::{decode_event, encode_event};
+use tape_engine::ledger::{fingerprint_hex, FsyncPolicy, LedgerReader, FORMAT_VERSION};
+use tape_replay::drive::run_to_ledger;
+use tape_replay::plan::RunPlan;
+use tape_tests::{scratch, workspace_root};
+
+const GOLDEN_FINGERPRINT: &str = "871e85a59a741e64435c8219a46de8b5f921aac230024bfb80a350c697a8abbe";
+
+fn golden_path() -> std::path::PathBuf {
+    workspace_root().join("tests/golden/small-v1.tape")
+}
+
+#[test]
+fn golden_ledger_is_format_version_1_and_verifies_with_its_fingerprint() {
+    assert_eq!(
+        FORMAT_VERSION, 1,
+        "a new format version needs its own golden ledger beside small-v1.tape"
+    );
+    let summary = LedgerReader::open(&golden_path())
+        .expect("golden opens")
+        .verify_to_end()
+        .expect("golden verifies");
+    assert_eq!(fingerprint_hex(&summary.fingerprint), GOLDEN_FINGERPRINT);
+}
+
+#[test]
+fn every_golden_frame_re_encodes_to_the_same_bytes() {
+    let mut reader = LedgerReader::open(&golden_path()).expect("golden opens");
+    let salt = reader.header().salt;
+    let mut kinds = std::collections::BTreeSet::new();
+    while let Some(frame) = reader.next_event().expect("golden reads") {
+        let event = decode_event(frame.bytes).expect("golden frames decode");
+        let mut again = Vec::new();
+        encode_event(&event, salt, &mut again);
+        assert_eq!(
+            again, frame.bytes,
+            "event {} re-encodes differently",
+            frame.header.seq
+        );
+        kinds.insert(event.body.kind());
+    }
+    assert_eq!(
+        kinds.len(),
+        tape_engine::event::EventKind::ALL.len(),
+        "the golden ledger holds every event kind: {kinds:?}"
+    );
+}
+
+#[test]
+fn rerunning_the_golden_scenario_writes_the_same_bytes() {
+    let golden = std::fs::read(golden_path()).expect("golden is checked in");
+    let recorded = LedgerReader::open(&golden_path())
+        .expect("golden opens")
+        .header()
+        .clone();
+    let mut plan = RunPlan::load(
+        workspace_root()
+            .join("tests/golden/small.toml")
+            .to_str()
+            .expect("utf-8 path"),
+        None,
+    )
+    .expect("the golden scenario loads");
+    // The package version may move on; the bytes must not.
+    plan.header = plan.header.with_engine_version(&recorded.engine_version);
+    let dir = scratch();
+    let path = dir.path().join("again.tape");
+    run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("the run succeeds");
+    let again = std::fs::read(&path).expect("written");
+    assert_eq!(again.len(), golden.len(), "ledger length changed");
+    let first_difference = golden.iter().zip(&again).position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference, None,
+        "the rerun differs from the golden ledger at this byte"
+    );
+}
