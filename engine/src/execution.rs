@@ -3,7 +3,7 @@
 //! Rules (docs/execution.md has worked examples):
 //! - An order decided at the close of bar *t* fills on that symbol's next bar, never on *t*.
 //! - A market order fills in full at the next bar's open moved against the trader by
-//!   `slippage_bps` (buys up, sells down), rounded away from the trader, then clamped into the
+//!   `slippage_bps` (buys up, sells down), rounded against the trader on the raw price grid, then clamped into the
 //!   bar's `[low, high]`, so no fill price lies outside the bar.
 //! - The fee is `fee_bps` of the fill's notional, rounded up.
 //! - `slippage` on the fill is the money lost against the expected price (the decision
@@ -110,7 +110,7 @@ impl OrderBook {
         quantity: Quantity,
         reference: Price,
     ) -> Result<Money, FixedError> {
-        let price = reference.shifted_bps(self.costs.slippage_bps)?;
+        let price = reference.shifted_bps(self.costs.slippage_bps, true)?;
         let notional = price.notional(quantity)?;
         notional.checked_add(notional.bps_ceil(self.costs.fee_bps)?)
     }
@@ -124,11 +124,11 @@ impl OrderBook {
     ) -> Result<(), FixedError> {
         let working = &mut self.working[bar.symbol.0 as usize];
         for w in working.drain(..) {
-            let shift = match w.side {
-                Side::Buy => self.costs.slippage_bps,
-                Side::Sell => -self.costs.slippage_bps,
-            };
-            let price = bar.open.shifted_bps(shift)?.clamp(bar.low, bar.high);
+            let price = match w.side {
+                Side::Buy => bar.open.shifted_bps(self.costs.slippage_bps, true)?,
+                Side::Sell => bar.open.shifted_bps(-self.costs.slippage_bps, false)?,
+            }
+            .clamp(bar.low, bar.high);
             let notional = price.notional(w.remaining)?;
             let fee = notional.bps_ceil(self.costs.fee_bps)?;
             let expected = w.expected_price.notional(w.remaining)?;

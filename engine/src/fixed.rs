@@ -123,10 +123,14 @@ impl Price {
         )?))
     }
 
-    /// The price moved by `bps` basis points (positive is up), rounded half away from zero.
-    pub fn shifted_bps(self, bps: i64) -> Result<Self, FixedError> {
+    /// The price moved by `bps` basis points (positive is up), rounded up (`up`) or down to
+    /// the raw grid: callers round against the trader.
+    pub fn shifted_bps(self, bps: i64, up: bool) -> Result<Self, FixedError> {
         let num = self.raw as i128 * (10_000 + bps as i128);
-        Self::from_raw(to_i64(div_round(num, 10_000), "Price::shifted_bps")?)
+        let floor = num.div_euclid(10_000);
+        let exact = num.rem_euclid(10_000) == 0;
+        let v = if up && !exact { floor + 1 } else { floor };
+        Self::from_raw(to_i64(v, "Price::shifted_bps")?)
     }
 }
 

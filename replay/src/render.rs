@@ -30,11 +30,13 @@ impl<'a> Renderer<'a> {
     /// One readable line: `#seq ts kind field=value … causes=[…]`.
     pub fn text(&self, event: &Event) -> String {
         let mut out = format!("#{} {} {}", event.seq.0, event.ts, event.body.kind().name());
+        // The symbol comes first, unnamed: it is what a reader scans for.
+        if let Some(symbol) = event.body.symbol() {
+            let _ = write!(out, " {}", self.symbol(symbol.0));
+        }
         for (name, value) in event.body.fields() {
             match value {
-                FieldValue::Symbol(s) => {
-                    let _ = write!(out, " {}", self.symbol(s.0));
-                }
+                FieldValue::Symbol(_) => {}
                 FieldValue::Reason(r) => {
                     let (rule, values) = self.header.rules.describe(&r);
                     let parts: Vec<String> = values

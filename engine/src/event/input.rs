@@ -5,7 +5,7 @@ use crate::fixed::{Money, Price, Quantity};
 
 /// The run began with this configuration. Always seq 0.
 ///
-/// Caused by: nothing. Known at: the first input's time.
+/// Caused by: nothing. Known at: the scenario's start time (at or before the first bar).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunStarted {
     /// BLAKE3 of the canonical configuration bytes in the ledger header.

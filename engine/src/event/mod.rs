@@ -35,11 +35,13 @@ pub struct Seq(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SymbolId(pub u32);
 
-/// An order's id: dense per run, in submission order, starting at 0.
+/// An order's id: dense per run from 0, in decision order. A rejected order uses up its id
+/// too, so the ids of submitted orders alone may have gaps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderId(pub u64);
 
-/// The most causes an event carries in memory. The ledger format allows up to 255.
+/// The most causes an event carries. The frame header's count is one byte, but format
+/// version 1 readers accept at most this many.
 pub const MAX_CAUSES: usize = 4;
 
 /// The seqs of the events that led to an event, in the order they were recorded.

@@ -44,7 +44,7 @@ pub struct RunFinished {
     pub rejections: u64,
     /// Equity at the end.
     pub final_equity: Money,
-    /// Highest equity seen at a slice close.
+    /// Highest equity seen at a slice close, starting from the initial cash.
     pub peak_equity: Money,
     /// Largest fall from a peak, as a fraction of that peak (`0.25` = 25%).
     pub max_drawdown: f64,

@@ -200,6 +200,9 @@ impl Header {
         if stored != header_crc(bytes) {
             return Err(corrupt("header checksum mismatch"));
         }
+        if bytes[10..12] != [0, 0] {
+            return Err(corrupt("reserved field at byte 10 is not zero"));
+        }
         let mut c = Cursor { rest: &bytes[20..] };
         let salt = c.u32()?;
         let block_target_bytes = c.u32()?;
@@ -235,6 +238,9 @@ impl Header {
                     Unit::from_code(code)
                         .ok_or_else(|| corrupt("unknown unit code in rule table"))?,
                 ));
+            }
+            if rules.last().is_some_and(|r: &Rule| r.id >= id) {
+                return Err(corrupt("rule table is not in increasing id order"));
             }
             rules.push(Rule {
                 id,

@@ -221,6 +221,9 @@ impl<R: Read + Seek> LedgerReader<R> {
                     ),
                 ));
             }
+            if header.kind >= KIND_BLOCK_SEALED && header.cause_count != 0 {
+                return Err(corrupt(offset, "a seal or trailer frame names causes"));
+            }
             match header.kind {
                 KIND_BLOCK_SEALED => self.on_seal(offset, len)?,
                 KIND_LEDGER_CLOSED => self.on_trailer(offset, len)?,

@@ -60,10 +60,15 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
         None => {
             let summary = reader.summary()?;
             if let Some(out) = out {
-                std::fs::copy(path, out).map_err(|source| RepairError::Write {
+                let write_err = |source| RepairError::Write {
                     path: out.to_path_buf(),
                     source,
-                })?;
+                };
+                std::fs::copy(path, out).map_err(write_err)?;
+                File::open(out)
+                    .and_then(|f| f.sync_all())
+                    .map_err(write_err)?;
+                sync_dir_of(out).map_err(write_err)?;
             }
             return Ok(RepairOutcome::Intact {
                 events: summary.events,
@@ -135,12 +140,24 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
     file.seek(SeekFrom::Start(cut_at)).map_err(write_err)?;
     file.write_all(&closing).map_err(write_err)?;
     file.sync_all().map_err(write_err)?;
+    if out.is_some() {
+        sync_dir_of(target).map_err(write_err)?;
+    }
     Ok(RepairOutcome::Repaired {
         cut_at,
         dropped_bytes: original_len - cut_at,
         kept_events: tail.next_seq,
         fingerprint: chain,
     })
+}
+
+/// Syncs the directory holding `path`, so a newly created file's name is durable too.
+fn sync_dir_of(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
 }
 
 /// Where a reader stopped: enough to seal the open block and write a trailer.

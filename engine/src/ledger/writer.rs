@@ -34,6 +34,9 @@ use super::header::Header;
 pub const HANDOFF_BYTES: usize = 1 << 20;
 /// Buffers in flight between the core and the writer: bounds memory and applies backpressure.
 const CHANNEL_DEPTH: usize = 4;
+/// With [`FsyncPolicy::Block`], sealed blocks wait unsynced at most this long (in bytes),
+/// even while the core keeps the queue full.
+const MAX_UNSYNCED_BYTES: u64 = 8 << 20;
 
 /// When the writer calls `fdatasync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -42,7 +45,8 @@ pub enum FsyncPolicy {
     Never,
     /// After sealed blocks, in groups: a crash loses at most the blocks not yet synced.
     Block,
-    /// Once, after the trailer: the ledger is durable when the run returns.
+    /// Once, after the trailer (and at each explicit [`LedgerWriter::flush`]): the ledger is
+    /// durable when the run returns.
     #[default]
     End,
 }
@@ -314,9 +318,12 @@ impl<S: Storage> WriterThread<S> {
                     }
                 }
             }
+            // Group commit: one sync covers every block sealed since the last, taken when the
+            // queue is drained, or sooner when MAX_UNSYNCED_BYTES of sealed blocks wait.
+            let unsynced = self.sealed_through - self.synced_through_seal;
             if self.fsync == FsyncPolicy::Block
-                && self.sealed_through > self.synced_through_seal
-                && rx.is_empty()
+                && unsynced > 0
+                && (rx.is_empty() || unsynced >= MAX_UNSYNCED_BYTES)
             {
                 self.sync()?;
             }

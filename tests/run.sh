@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md shows it. Installs nothing today: everything the tests
+# need comes through cargo. (Later suites that need system packages install them here.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+echo "== determinism: the default run's fingerprint is the same from a debug and a release build"
+cargo build --release -p tape-replay --quiet
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+debug=$(cd "$scratch" && "$OLDPWD/target/debug/tape" run --out debug.tape --json | sed -E 's/.*"fingerprint":"([0-9a-f]+)".*/\1/')
+release=$(cd "$scratch" && "$OLDPWD/target/release/tape" run --out release.tape --json | sed -E 's/.*"fingerprint":"([0-9a-f]+)".*/\1/')
+if [ "$debug" != "$release" ] || [ -z "$debug" ]; then
+    echo "FAILED: debug fingerprint $debug != release fingerprint $release"
+    echo "1 passed, 1 failed"
+    exit 1
+fi
+cmp "$scratch/debug.tape" "$scratch/release.tape"
+echo "debug and release ledgers are byte-identical: $debug"
+
+echo "== the end-to-end tests against the release binary"
+TAPE_BIN="$PWD/target/release/tape" cargo test -p tape-tests --test cli --quiet
