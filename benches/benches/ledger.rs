@@ -4,8 +4,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tape_benches::{bench_plan, BARS};
-use tape_engine::ledger::{FsyncPolicy, LedgerReader};
-use tape_replay::drive::{replay_ledger, run_to_ledger, ReplayVerdict};
+use tape_engine::ledger::{FsyncPolicy, LedgerReader, LedgerWriter};
+use tape_replay::drive::{replay_ledger, run_to_ledger, run_with_writer, ReplayVerdict};
 
 fn ledger(c: &mut Criterion) {
     let plan = bench_plan(BARS);
@@ -22,6 +22,16 @@ fn ledger(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BARS));
     group.bench_function("run_1m_bars_with_ledger", |b| {
         b.iter(|| run_to_ledger(&plan, &path, FsyncPolicy::Never, true, &mut |_| {}).expect("run"));
+    });
+
+    let market: Vec<_> = plan.market().collect();
+    group.bench_function("engine_1m_bars_from_memory", |b| {
+        b.iter(|| {
+            let writer = LedgerWriter::create(&path, &plan.header, FsyncPolicy::Never, true)
+                .expect("creates");
+            let source = Box::new(market.clone().into_iter());
+            run_with_writer(&plan, plan.core(), writer, source, &mut |_| {}, None).expect("run")
+        });
     });
 
     group.throughput(Throughput::Bytes(bytes));

@@ -113,7 +113,9 @@ impl<'a, E: std::error::Error + 'static> Sequencer<'a, E> {
             lane.done = true;
         }
         // Stable: equal symbols keep arrival order.
-        lane.group.sort_by_key(|b| b.bar.symbol);
+        if !lane.group.is_sorted_by_key(|b| b.bar.symbol) {
+            lane.group.sort_by_key(|b| b.bar.symbol);
+        }
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! Driving the core: a run that writes a ledger, and a replay that re-derives one.
 
+use std::convert::Infallible;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
@@ -11,7 +12,7 @@ use tape_engine::ledger::{
     FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
     WriterSummary, HANDOFF_BYTES,
 };
-use tape_engine::sequencer::{Sequencer, SequencerError};
+use tape_engine::sequencer::{Sequencer, SequencerError, TimedBar};
 use tape_engine::threaded::ThreadedSource;
 
 use crate::plan::{PlanError, RunPlan};
@@ -42,27 +43,34 @@ pub struct RunOutcome {
     pub ledger: WriterSummary,
 }
 
-/// Feeds the core from the plan's market and hands its frames to `writer`.
-/// `on_progress` is called every [`PROGRESS_EVERY`] bars with the bars done. With
-/// `latency`, the wall time of every step (the input event, everything it derives and any
-/// hand-off to the writer) is recorded in nanoseconds.
+/// Bars for the core, in time order (the sequencer checks).
+pub type BarSource = Box<dyn Iterator<Item = Result<TimedBar, Infallible>> + Send>;
+
+/// The plan's market, generated on its own thread: it arrives in order, so this changes no
+/// byte of the ledger.
+pub fn threaded_market(plan: &RunPlan) -> Result<BarSource, RunError> {
+    let market = ThreadedSource::spawn(plan.market())
+        .map_err(|e| RunError::Source(format!("cannot start the market thread: {e}")))?;
+    Ok(Box::new(market))
+}
+
+/// Feeds the core from `source` and hands its frames to `writer`. `on_progress` is called
+/// every [`PROGRESS_EVERY`] bars with the bars done. With `latency`, the wall time of every
+/// step (the input event, everything it derives and any hand-off to the writer) is recorded
+/// in nanoseconds.
 pub fn run_with_writer(
     plan: &RunPlan,
     mut core: Core,
     mut writer: LedgerWriter,
+    source: BarSource,
     on_progress: &mut dyn FnMut(u64),
     mut latency: Option<&mut Histogram<u64>>,
 ) -> Result<RunOutcome, RunError> {
     core.start(plan.scenario.start_time())?;
-    // The market is generated on its own thread; it arrives in order, so this changes no byte.
-    let market = ThreadedSource::spawn(plan.market())
-        .map_err(|e| RunError::Source(format!("cannot start the market thread: {e}")))?;
-    let sources: Vec<Box<dyn Iterator<Item = _> + Send>> = vec![Box::new(market)];
     let mut bars = 0u64;
-    for item in Sequencer::new(sources) {
-        let timed = item.map_err(|e: SequencerError<std::convert::Infallible>| {
-            RunError::Source(e.to_string())
-        })?;
+    for item in Sequencer::new(vec![source]) {
+        let timed =
+            item.map_err(|e: SequencerError<Infallible>| RunError::Source(e.to_string()))?;
         let started = latency.is_some().then(crate::cmd::now);
         core.step(Input::Bar {
             ts: timed.ts,
@@ -95,7 +103,14 @@ pub fn run_to_ledger(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutcome, RunError> {
     let writer = LedgerWriter::create(path, &plan.header, fsync, replace)?;
-    run_with_writer(plan, plan.core(), writer, on_progress, None)
+    run_with_writer(
+        plan,
+        plan.core(),
+        writer,
+        threaded_market(plan)?,
+        on_progress,
+        None,
+    )
 }
 
 /// The first place where re-execution disagrees with the ledger.

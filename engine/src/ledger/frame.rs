@@ -121,8 +121,65 @@ impl FrameHeader {
 }
 
 /// The CRC32C of a complete frame: bytes `[0, 4)` and `[8, len)`.
+///
+/// Frames are small (a bar's is 80 bytes), where the `crc32c` crate's general routine spends
+/// more time choosing a strategy than hashing; with SSE 4.2 the frame is folded 8 bytes at a
+/// time by the CPU's CRC32C instruction instead. Both give the same value (tested against the
+/// crate), so this is speed only.
 pub fn frame_crc(frame: &[u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if frame.len() <= 4096
+            && frame.len() % 8 == 0
+            && std::arch::is_x86_feature_detected!("sse4.2")
+        {
+            // SAFETY: SSE 4.2 is available, checked just above.
+            return unsafe { frame_crc_sse42(frame) };
+        }
+    }
     crc32c::crc32c_append(crc32c::crc32c(&frame[0..4]), &frame[8..])
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+fn frame_crc_sse42(frame: &[u8]) -> u32 {
+    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64};
+    let len_field = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
+    let mut crc = u64::from(_mm_crc32_u32(!0, len_field));
+    for word in frame[8..].chunks_exact(8) {
+        let word = u64::from_le_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        crc = _mm_crc32_u64(crc, word);
+    }
+    !(crc as u32)
+}
+
+#[cfg(test)]
+mod crc_tests {
+    use super::frame_crc;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast path computes exactly the crate's CRC32C over bytes [0, 4) and [8, len).
+        #[test]
+        fn fast_frame_crc_equals_the_crate(words in 4usize..300, seed in any::<u64>()) {
+            let mut x = seed | 1;
+            let frame: Vec<u8> = (0..words * 8).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+            let expected = crc32c::crc32c_append(crc32c::crc32c(&frame[0..4]), &frame[8..]);
+            prop_assert_eq!(frame_crc(&frame), expected);
+        }
+    }
+
+    #[test]
+    fn known_vector() {
+        // CRC32C("123456789") = 0xE3069283; as a "frame": bytes 4..8 are skipped.
+        let mut frame = b"1234____56789\0\0\0".to_vec();
+        frame.truncate(16);
+        let expected = crc32c::crc32c(b"123456789\0\0\0");
+        assert_eq!(frame_crc(&frame), expected);
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
+    }
 }
 
 /// Whether `frame` (exactly `len` bytes) carries a matching checksum and `salt`.
