@@ -60,7 +60,7 @@ fn from_f64(value: f64, scale: i64, op: &'static str) -> Result<i64, FixedError>
     let scaled = value * scale as f64;
     // `round` is exact (IEEE), ties away from zero; the bounds check keeps `as` from saturating.
     let rounded = scaled.round();
-    if rounded >= 9.223_372_036_854_775e18 || rounded < -9.223_372_036_854_775e18 {
+    if !(-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&rounded) {
         return Err(FixedError::Overflow { op });
     }
     Ok(rounded as i64)

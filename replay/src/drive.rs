@@ -6,11 +6,12 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 
 use tape_engine::core::{Core, Input, RunStats, StepError};
-use tape_engine::event::{Event, EventBody, EventClass};
+use tape_engine::event::{Event, EventBody, EventClass, EventKind};
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
+use tape_engine::ledger::prefetch::Frame;
 use tape_engine::ledger::{
     FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
-    WriterSummary, HANDOFF_BYTES,
+    PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
 use tape_engine::sequencer::{Sequencer, SequencerError, TimedBar};
 use tape_engine::threaded::ThreadedSource;
@@ -185,7 +186,8 @@ pub fn replay_ledger(
     path: &Path,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<ReplayVerdict, ReplayError> {
-    let mut reader = LedgerReader::open(path)?;
+    // Checksums and the hash chain are verified on a reader thread, ahead of re-execution.
+    let mut reader = PrefetchedFrames::open(path)?;
     let plan = RunPlan::from_header(reader.header())?;
     let mut core = plan.core();
     let mut produced = Produced {
@@ -194,16 +196,14 @@ pub fn replay_ledger(
     };
     let mut finished = false;
     let mut events = 0u64;
-    loop {
-        let Some(frame) = reader.next_event()? else {
-            break;
-        };
+    while let Some(frame) = reader.next_frame()? {
         let seq = frame.header.seq;
-        let kind = frame.kind();
+        let kind =
+            EventKind::from_code(frame.header.kind).expect("the reader yields known kinds only");
         if produced.is_empty(&mut core) {
             // The core has nothing pending: this recorded event tells it what happens next.
             let step = match kind.class() {
-                EventClass::Input => feed_input(&mut core, &frame.decode()?),
+                EventClass::Input => feed_input(&mut core, &decode_recorded(&frame)?),
                 EventClass::Derived if !finished => match core.close_slice() {
                     Ok(()) if core.output().is_empty() => {
                         finished = true;
@@ -214,7 +214,7 @@ pub fn replay_ledger(
                 EventClass::Derived => Ok(()),
             };
             if let Err(e) = step {
-                let expected = Some(frame.decode()?);
+                let expected = Some(decode_recorded(&frame)?);
                 let note = Some(e.to_string());
                 return Ok(ReplayVerdict::Diverged(Box::new(Divergence {
                     seq,
@@ -228,7 +228,7 @@ pub fn replay_ledger(
             Some(mine) if mine == frame.bytes => {}
             mine => {
                 let actual = mine.map(decode_produced);
-                let expected = Some(frame.decode()?);
+                let expected = Some(decode_recorded(&frame)?);
                 return Ok(ReplayVerdict::Diverged(Box::new(Divergence {
                     seq,
                     expected,
@@ -239,10 +239,12 @@ pub fn replay_ledger(
         }
         events += 1;
         if events % PROGRESS_EVERY == 0 {
-            on_progress(reader.offset());
+            on_progress(reader.read_through());
         }
     }
-    let summary = reader.summary()?;
+    let summary = reader
+        .summary()
+        .expect("the reader ended at a verified trailer");
     if !summary.repaired && !finished {
         // A complete ledger ends where the core ends: nothing more may be produced.
         let _ = core.close_slice();
@@ -259,8 +261,16 @@ pub fn replay_ledger(
             note: None,
         })));
     }
-    on_progress(reader.offset());
+    on_progress(summary.bytes);
     Ok(ReplayVerdict::Identical(summary))
+}
+
+/// Decodes a recorded frame; an intact frame that does not decode is corruption at its offset.
+fn decode_recorded(frame: &Frame<'_>) -> Result<Event, LedgerReadError> {
+    decode_event(frame.bytes).map_err(|e| LedgerReadError::Corrupt {
+        offset: frame.offset,
+        detail: format!("event {} does not decode: {e}", frame.header.seq),
+    })
 }
 
 /// Feeds a recorded input event to the core.

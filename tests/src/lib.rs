@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 /// The `tape` binary built by this same `cargo test` (it sits beside the test executables'
 /// `deps/` directory). `TAPE_BIN` overrides it, e.g. to test a release build.
+#[allow(clippy::disallowed_methods)] // a test harness setting, not the core reading its environment
 pub fn tape_bin() -> PathBuf {
     if let Some(path) = std::env::var_os("TAPE_BIN") {
         return PathBuf::from(path);

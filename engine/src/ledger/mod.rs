@@ -10,6 +10,8 @@ pub mod error;
 pub mod frame;
 /// The file header.
 pub mod header;
+/// Verification on a reader thread, ahead of the caller.
+pub mod prefetch;
 /// The streaming, verifying reader.
 pub mod reader;
 /// Cutting a torn tail.
@@ -19,6 +21,7 @@ pub mod writer;
 
 pub use error::{LedgerReadError, LedgerWriteError};
 pub use header::{Header, InputSource, FORMAT_VERSION};
+pub use prefetch::PrefetchedFrames;
 pub use reader::{EventFrame, LedgerReader, LedgerSummary};
 pub use repair::{repair, RepairError, RepairOutcome};
 pub use writer::{FsyncPolicy, LedgerWriter, Storage, WriterSummary, HANDOFF_BYTES};

@@ -4,8 +4,9 @@
 //! - `close = prev_close × exp((drift − volatility²/2) dt + s z)`, `z` standard normal;
 //! - `open = prev_close × (1 + 0.2 s (2u₁ − 1))`: a small gap from the previous close;
 //! - `high = max(open, close) × (1 + 0.5 s u₂)`, `low = min(open, close) × (1 − 0.5 s u₃)`;
-//! - `volume = mean × (0.5 + u₄)`, whole units;
-//! every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
+//! - `volume = mean × (0.5 + u₄)`, whole units.
+//!
+//! Every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
 //! Symbol `i` draws from ChaCha stream `i + 1` of the run seed, so symbols are independent
 //! and adding one never changes another. Normals come in polar-method pairs; the uniforms
 //! `u₁…u₄` take 32 bits each, two per word.
