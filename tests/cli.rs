@@ -291,6 +291,24 @@ fn a_bad_scenario_file_names_the_key_and_line() {
         "{}",
         run.stderr
     );
+    let strategy = dir.path().join("strategy.toml");
+    std::fs::write(
+        &strategy,
+        tape_tests::SMALL_SCENARIO.replace("fast = 5", "fast = 5\nspeed = 3"),
+    )
+    .expect("written");
+    let run = tape(dir.path(), &["run", strategy.to_str().expect("utf-8")]);
+    run.expect_code(2);
+    let line = tape_tests::SMALL_SCENARIO
+        .lines()
+        .position(|l| l.starts_with("fast = 5"))
+        .expect("has fast")
+        + 2;
+    assert!(
+        run.stderr.contains("speed") && run.stderr.contains(&format!("line {line}")),
+        "{}",
+        run.stderr
+    );
     let unknown = tape(dir.path(), &["run", "no-such-scenario"]);
     unknown.expect_code(2);
     assert!(

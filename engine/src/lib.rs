@@ -12,11 +12,15 @@
 //!   order decided on a bar fills no earlier than that symbol's next bar.
 //! - This crate depends on no other crate of the workspace.
 
+/// The single-threaded loop that folds inputs into derived events.
 pub mod core;
+/// The vocabulary: events, kinds, payloads, reasons.
 pub mod event;
 /// Pending orders and how they fill on bars.
 pub mod execution;
+/// Fixed-point prices, quantities and money.
 pub mod fixed;
+/// The append-only, checksummed, hash-chained ledger file.
 pub mod ledger;
 /// What a strategy may see: the market as known at `now`.
 pub mod market;
@@ -32,4 +36,5 @@ pub mod sequencer;
 pub mod strategy;
 /// Input sources on their own thread, delivered in order.
 pub mod threaded;
+/// Timestamps in nanoseconds UTC and civil dates.
 pub mod time;

@@ -46,8 +46,18 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            let causes: Vec<String> = error.chain().map(|c| c.to_string()).collect();
-            eprintln!("tape: {}", causes.join(": "));
+            // One sentence: each cause adds only what the message before it does not say.
+            let mut message = String::new();
+            for cause in error.chain() {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&text);
+                }
+            }
+            eprintln!("tape: {message}");
             ExitCode::from(cmd::EXIT_INPUT)
         }
     }

@@ -68,7 +68,17 @@ impl RunPlan {
         if let Some(seed) = seed {
             scenario.seed = seed;
         }
-        Self::from_scenario(scenario, &origin)
+        Self::from_scenario(scenario, &origin).map_err(|e| match e {
+            PlanError::Strategy { origin, source } => {
+                let line = source.key().and_then(|key| strategy_line(&text, key));
+                let origin = match line {
+                    Some(n) => format!("{origin}, line {n}"),
+                    None => origin,
+                };
+                PlanError::Strategy { origin, source }
+            }
+            other => other,
+        })
     }
 
     /// A plan from a parsed scenario.
@@ -176,4 +186,32 @@ impl RunPlan {
     pub fn total_bars(&self) -> u64 {
         self.scenario.market.bars * u64::from(self.scenario.market.symbols)
     }
+}
+
+/// The 1-based line of `key` in the `[strategy]` table of a scenario's text, or of the table
+/// header when the key is not written (a missing `kind`).
+fn strategy_line(text: &str, key: &str) -> Option<usize> {
+    let mut header = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            if header.is_some() {
+                break;
+            }
+            if line == "[strategy]" {
+                header = Some(i + 1);
+            }
+        } else if header.is_some() {
+            let name = line
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            if name == key {
+                return Some(i + 1);
+            }
+        }
+    }
+    header
 }

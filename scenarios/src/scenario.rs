@@ -97,7 +97,8 @@ pub struct MarketSpec {
     /// Daily bars: time of day (UTC, `HH:MM`) the bar is stamped at, its close.
     #[serde(default = "default_close_time")]
     pub close_time: String,
-    /// Annual drift of log prices (0.08 = 8%).
+    /// Annual drift (0.08 = 8%): the expected growth rate of prices; log prices drift by
+    /// `drift − volatility²/2`.
     pub drift: f64,
     /// Annual volatility (0.25 = 25%).
     pub volatility: f64,
@@ -210,8 +211,14 @@ impl Scenario {
                 "must be at least 1",
             ));
         }
-        self.calendar()
-            .map_err(|rule| invalid("market.start", m.start.clone(), rule))?;
+        if let Err(rule) = self.calendar() {
+            let (key, value) = if rule.starts_with("close_time") {
+                ("market.close_time", m.close_time.clone())
+            } else {
+                ("market.start", m.start.clone())
+            };
+            return Err(invalid(key, value, rule));
+        }
         if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
             return Err(invalid(
                 "market.volatility",
@@ -264,12 +271,17 @@ impl Scenario {
                 "must be at least 1",
             ));
         }
-        if self.costs.slippage_bps > 10_000 || self.costs.fee_bps > 10_000 {
-            return Err(invalid(
-                "costs",
-                format!("{:?}", self.costs),
-                "basis points must be at most 10000",
-            ));
+        for (key, bps) in [
+            ("costs.slippage_bps", self.costs.slippage_bps),
+            ("costs.fee_bps", self.costs.fee_bps),
+        ] {
+            if bps > 10_000 {
+                return Err(invalid(
+                    key,
+                    bps.to_string(),
+                    "must be at most 10000 (100%)",
+                ));
+            }
         }
         Ok(())
     }

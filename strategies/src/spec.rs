@@ -10,7 +10,7 @@ use crate::sma_cross::{SmaCross, SmaCrossParams};
 #[derive(Debug, thiserror::Error)]
 pub enum StrategySpecError {
     /// `kind` is missing or not a known strategy.
-    #[error("[strategy] kind {found:?} is not a known strategy (known: sma_cross)")]
+    #[error("[strategy] {}: give kind = \"sma_cross\" (the strategies this build knows)", match found { Some(k) => format!("kind = \"{k}\" is not a known strategy"), None => "has no kind".to_string() })]
     UnknownKind { found: Option<String> },
     /// The parameters do not parse (unknown key, wrong type).
     #[error("[strategy] parameters for {kind}: {message}")]
@@ -30,6 +30,18 @@ pub enum StrategySpecError {
 pub enum StrategySpec {
     /// [`SmaCross`].
     SmaCross(SmaCrossParams),
+}
+
+impl StrategySpecError {
+    /// The `[strategy]` key the error is about, when one is.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            StrategySpecError::UnknownKind { .. } => Some("kind"),
+            StrategySpecError::OutOfRange { key, .. } => Some(key),
+            // serde names the field between backticks: "unknown field `speed`, expected …".
+            StrategySpecError::BadParams { message, .. } => message.split('`').nth(1),
+        }
+    }
 }
 
 impl StrategySpec {

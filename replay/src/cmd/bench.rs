@@ -87,9 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     //    engines benchmarked on loaded data. The ledger must be the same bytes.
     let market: Vec<_> = plan.market().collect();
     let engine_path = dir.path().join("engine.tape");
+    let source = Box::new(market.clone().into_iter());
     let started = now();
     let writer = LedgerWriter::create(&engine_path, &plan.header, fsync, true)?;
-    let source = Box::new(market.clone().into_iter());
     let engine = run_with_writer(&plan, plan.core(), writer, source, &mut |_| {}, None)?;
     let engine_s = started.elapsed().as_secs_f64();
     let engine_same = engine.ledger.fingerprint == outcome.ledger.fingerprint;
@@ -140,41 +140,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "peak_rss_bytes": peak,
             "engine_ledger_identical": engine_same,
         });
-        println!("{v}");
+        say!("{v}");
     } else {
-        println!(
-            "bench         {} one-minute bars, 1 symbol, SMA 20/100 crossover, --fsync {:?}",
+        say!(
+            "bench         {} one-minute bars, 1 symbol, SMA 20/100 crossover, --fsync {}",
             human_count(bars),
-            args.fsync
+            format!("{:?}", args.fsync).to_lowercase()
         );
-        println!(
+        say!(
             "ledger        {} events, {}",
             human_count(events),
             human_bytes(bytes)
         );
-        println!(
+        say!(
             "run           {run_s:.3} s  {} bars/s  {} events/s  {:.0} MB/s written",
             human_count(rate(bars as f64, run_s) as u64),
             human_count(rate(events as f64, run_s) as u64),
             rate(bytes as f64 / 1e6, run_s)
         );
-        println!(
+        say!(
             "verify        {verify_s:.3} s  {:.0} MB/s  {} events/s",
             rate(summary.bytes as f64 / 1e6, verify_s),
             human_count(rate(summary.events as f64, verify_s) as u64)
         );
-        println!(
+        say!(
             "replay        {replay_s:.3} s  {} events/s  {} bars/s  {}",
             human_count(rate(events as f64, replay_s) as u64),
             human_count(rate(bars as f64, replay_s) as u64),
             if replay_ok { "identical" } else { "DIVERGED" }
         );
-        println!(
+        say!(
             "engine only   {engine_s:.3} s  {} bars/s  {} events/s  (market pre-generated in memory)",
             human_count(rate(bars as f64, engine_s) as u64),
             human_count(rate(events as f64, engine_s) as u64)
         );
-        println!(
+        say!(
             "step latency  p50 {} ns  p99 {} ns  p99.9 {} ns  max {} ns  (per input event; clock read ≈ {clock} ns)",
             p(0.5),
             p(0.99),
@@ -182,12 +182,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             histogram.max()
         );
         if let Some(peak) = peak {
-            println!(
+            say!(
                 "peak memory   {} (streaming run, verify and replay)",
                 human_bytes(peak)
             );
         }
-        println!("fingerprint   {fingerprint}");
+        say!("fingerprint   {fingerprint}");
     }
     Ok(ExitCode::from(if replay_ok {
         EXIT_OK

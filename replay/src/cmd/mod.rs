@@ -1,6 +1,16 @@
 //! One module per CLI verb; each `run` returns the process exit code:
 //! 0 fine, 1 a finding (divergence, corruption), 2 cannot proceed (usage, input).
 
+/// Prints a line on stdout; when the reader has gone away (`tape … | head`), exits quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cmd::stdout_failed(e)
+        }
+    }};
+}
+
 /// `tape bench`.
 pub mod bench;
 /// `tape repair`.
@@ -43,6 +53,15 @@ pub fn report_read_error(path: &Path, error: &LedgerReadError) -> ExitCode {
     } else {
         EXIT_INPUT
     })
+}
+
+/// Ends the process after stdout failed: quietly (0) for a closed pipe, else exit 2.
+pub fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(EXIT_OK));
+    }
+    eprintln!("tape: cannot write to standard output: {error}");
+    std::process::exit(i32::from(EXIT_INPUT));
 }
 
 /// Formats a byte count for people.

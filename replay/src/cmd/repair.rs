@@ -29,7 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match repair(&args.file, args.out.as_deref()) {
         Ok(RepairOutcome::Intact { events }) => {
-            println!(
+            say!(
                 "OK: nothing to repair ({} events, the ledger is complete)",
                 human_count(events)
             );
@@ -42,13 +42,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             fingerprint,
         }) => {
             let target = args.out.as_ref().unwrap_or(&args.file);
-            println!(
-                "repaired {}: cut the torn tail at byte {cut_at}, dropped {} ({dropped_bytes} bytes), kept {} events",
+            let dropped = if dropped_bytes < 1_000 {
+                format!("{dropped_bytes} bytes")
+            } else {
+                format!("{} ({dropped_bytes} bytes)", human_bytes(dropped_bytes))
+            };
+            say!(
+                "repaired {}: cut the torn tail at byte {cut_at}, dropped {dropped}, kept {} events",
                 target.display(),
-                human_bytes(dropped_bytes),
                 human_count(kept_events)
             );
-            println!("fingerprint {}", fingerprint_hex(&fingerprint));
+            say!("fingerprint {}", fingerprint_hex(&fingerprint));
             Ok(ExitCode::from(EXIT_OK))
         }
         Err(RepairError::Read(e)) => Ok(report_read_error(&args.file, &e)),

@@ -40,9 +40,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "ok": true, "fingerprint": fingerprint, "events": summary.events,
                     "elapsed_s": elapsed, "events_per_s": per_s,
                 });
-                println!("{v}");
+                say!("{v}");
             } else {
-                println!(
+                say!(
                     "OK {fingerprint} ({} events re-derived byte for byte; {} events/s)",
                     human_count(summary.events),
                     human_count(per_s as u64)
@@ -67,41 +67,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "ok": false,
                     "seq": d.seq,
                     "kind": kind,
-                    "expected": d.expected.as_ref().map(|e| r.json(e)),
-                    "actual": d.actual.as_ref().map(|e| r.json(e)),
+                    "expected": d.expected.as_ref().map(|e| json_value(&r.json(e))),
+                    "actual": d.actual.as_ref().map(|e| json_value(&r.json(e))),
                     "note": d.note,
                 });
-                println!("{v}");
+                say!("{v}");
                 return Ok(ExitCode::from(EXIT_FINDING));
             }
-            println!("DIVERGED at seq {} ({kind})", d.seq);
+            say!("DIVERGED at seq {} ({kind})", d.seq);
             match &d.expected {
-                Some(e) => println!("  expected (ledger):  {}", r.text(e)),
-                None => println!("  expected (ledger):  the ledger ends here"),
+                Some(e) => say!("  expected (ledger):  {}", r.text(e)),
+                None => say!("  expected (ledger):  the ledger ends here"),
             }
             match (&d.actual, &d.note) {
-                (Some(a), _) => println!("  actual (re-run):    {}", r.text(a)),
+                (Some(a), _) => say!("  actual (re-run):    {}", r.text(a)),
                 (None, Some(note)) => {
-                    println!("  actual (re-run):    the core refused the recorded input: {note}")
+                    say!("  actual (re-run):    the core refused the recorded input: {note}")
                 }
-                (None, None) => println!("  actual (re-run):    the core produces nothing here"),
+                (None, None) => say!("  actual (re-run):    the core produces nothing here"),
             }
             if let Some(e) = &d.expected {
                 if let Ok(chain) = causal_chain(&args.file, e.seq.0) {
                     if chain.len() > 1 {
-                        println!("  causal chain of the recorded event:");
+                        say!("  causal chain of the recorded event:");
                         for c in chain {
-                            println!("    {}", r.text(&c));
+                            say!("    {}", r.text(&c));
                         }
                     }
                 }
             }
             Ok(ExitCode::from(EXIT_FINDING))
         }
-        Err(ReplayError::Read(e)) => Ok(report_read_error(&args.file, &e)),
+        Err(ReplayError::Read(e)) => {
+            if args.json {
+                let v = serde_json::json!({ "ok": false, "error": e.to_string(), "offset": e.offset() });
+                say!("{v}");
+            }
+            Ok(report_read_error(&args.file, &e))
+        }
         Err(e @ ReplayError::Plan(_)) => {
             eprintln!("tape: {}: {e}", args.file.display());
             Ok(ExitCode::from(EXIT_INPUT))
         }
     }
+}
+
+/// A JSON line of ours as a value, to nest it in another object.
+fn json_value(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).expect("the renderer writes valid JSON")
 }

@@ -111,36 +111,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "events_per_s": per_s(s.events),
             "bars_per_s": per_s(s.bars),
         });
-        println!("{summary}");
+        say!("{summary}");
     } else {
-        println!(
+        say!(
             "scenario      {} (seed {})",
-            plan.scenario.name, plan.scenario.seed
+            plan.scenario.name,
+            plan.scenario.seed
         );
-        println!(
+        say!(
             "ledger        {} ({})",
             path.display(),
             human_bytes(outcome.ledger.bytes)
         );
-        println!("bars          {}", human_count(s.bars));
-        println!("events        {}", human_count(s.events));
-        println!(
+        say!("bars          {}", human_count(s.bars));
+        say!("events        {}", human_count(s.events));
+        say!(
             "orders        {} ({} fills, {} rejected)",
             human_count(s.orders),
             human_count(s.fills),
             human_count(s.rejections)
         );
-        println!(
+        say!(
             "equity        {initial:.2} -> {final_equity:.2} ({:+.2}%)",
             total_return * 100.0
         );
-        println!("max drawdown  {:.2}%", s.max_drawdown * 100.0);
-        println!(
+        say!("max drawdown  {:.2}%", s.max_drawdown * 100.0);
+        say!(
             "elapsed       {elapsed:.3} s ({} events/s, {} bars/s)",
             human_count(per_s(s.events) as u64),
             human_count(per_s(s.bars) as u64)
         );
-        println!("fingerprint   {fingerprint}");
+        say!("fingerprint   {fingerprint}");
     }
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -29,13 +29,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let description = Scenario::from_toml(b.toml, b.name)
                     .map(|s| s.description)
                     .unwrap_or_default();
-                println!("{:<10} {description}", b.name);
+                say!("{:<10} {description}", b.name);
             }
             Ok(ExitCode::from(EXIT_OK))
         }
         Some(Command::Show { name }) => match builtin::find(&name) {
             Some(b) => {
-                print!("{}", b.toml);
+                say!("{}", b.toml.trim_end());
                 Ok(ExitCode::from(EXIT_OK))
             }
             None => {

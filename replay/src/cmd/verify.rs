@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => {
             if args.json {
                 let v = serde_json::json!({ "ok": false, "error": e.to_string(), "offset": e.offset() });
-                println!("{v}");
+                say!("{v}");
             }
             return Ok(report_read_error(&args.file, &e));
         }
@@ -61,14 +61,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "elapsed_s": elapsed,
             "mb_per_s": mb_per_s,
         });
-        println!("{v}");
+        say!("{v}");
     } else {
         let repaired = if summary.repaired {
             ", closed by `tape repair`"
         } else {
             ""
         };
-        println!(
+        say!(
             "OK {fingerprint} ({} events, {} blocks, {}{repaired}; {mb_per_s:.0} MB/s)",
             human_count(summary.events),
             human_count(summary.blocks),
