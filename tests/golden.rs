@@ -5,7 +5,8 @@
 //!   bytes, and the file verifies with its recorded fingerprint. A codec, layout or crate
 //!   change that alters bytes fails here. Such a change must bump `FORMAT_VERSION` and add a
 //!   `small-v2.tape` beside this one (old versions stay readable or are refused clearly).
-//! - **Behaviour**: running `golden/small.toml` today writes the very same file. A change to
+//! - **Behaviour**: re-running the run its header records writes the very same file, and
+//!   `golden/small.toml` still produces the same events. A change to
 //!   the market generator, the strategy or the core that alters any event fails here; if the
 //!   change is intended, regenerate the file in the same commit and say why in its message.
 
@@ -58,22 +59,14 @@ fn every_golden_frame_re_encodes_to_the_same_bytes() {
 }
 
 #[test]
-fn rerunning_the_golden_scenario_writes_the_same_bytes() {
+fn rerunning_the_golden_ledger_from_its_header_writes_the_same_bytes() {
     let golden = std::fs::read(golden_path()).expect("golden is checked in");
     let recorded = LedgerReader::open(&golden_path())
         .expect("golden opens")
         .header()
         .clone();
-    let mut plan = RunPlan::load(
-        workspace_root()
-            .join("tests/golden/small.toml")
-            .to_str()
-            .expect("utf-8 path"),
-        None,
-    )
-    .expect("the golden scenario loads");
-    // The package version may move on; the bytes must not.
-    plan.header = plan.header.with_engine_version(&recorded.engine_version);
+    // The header alone re-creates the run: configuration, seed, symbols, rules, version.
+    let plan = RunPlan::from_header(&recorded).expect("the recorded configuration is runnable");
     let dir = scratch();
     let path = dir.path().join("again.tape");
     run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("the run succeeds");
@@ -84,4 +77,36 @@ fn rerunning_the_golden_scenario_writes_the_same_bytes() {
         first_difference, None,
         "the rerun differs from the golden ledger at this byte"
     );
+}
+
+#[test]
+fn the_golden_scenario_file_still_describes_the_golden_run() {
+    // Its canonical form may gain new options with their defaults; the events may not change.
+    let plan = RunPlan::load(
+        workspace_root()
+            .join("tests/golden/small.toml")
+            .to_str()
+            .expect("utf-8 path"),
+        None,
+    )
+    .expect("the golden scenario loads");
+    let dir = scratch();
+    let path = dir.path().join("from-toml.tape");
+    run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("the run succeeds");
+    let events = |p: &std::path::Path| {
+        let mut reader = LedgerReader::open(p).expect("opens");
+        let mut out = Vec::new();
+        while let Some(frame) = reader.next_event().expect("reads") {
+            out.push(decode_event(frame.bytes).expect("decodes"));
+        }
+        out
+    };
+    let (golden, fresh) = (events(&golden_path()), events(&path));
+    assert_eq!(golden.len(), fresh.len());
+    for (g, f) in golden.iter().zip(&fresh) {
+        // run_started carries the digest of the configuration text, which may have grown.
+        if !matches!(g.body, tape_engine::event::EventBody::RunStarted(_)) {
+            assert_eq!(g, f, "event {} changed", g.seq.0);
+        }
+    }
 }

@@ -21,5 +21,10 @@ fi
 cmp "$scratch/debug.tape" "$scratch/release.tape"
 echo "debug and release ledgers are byte-identical: $debug"
 
+echo "== look-ahead: every built-in scenario passes the fuzzer with 200 cuts"
+for scenario in $(target/release/tape scenarios | awk '{print $1}'); do
+    target/release/tape fuzz "$scenario" --cuts 200
+done
+
 echo "== the end-to-end tests against the release binary"
 TAPE_BIN="$PWD/target/release/tape" cargo test -p tape-tests --test cli --quiet

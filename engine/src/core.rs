@@ -25,7 +25,7 @@ use crate::event::{
     OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal,
     SymbolId, Target, TimeInForce,
 };
-use crate::execution::{ComputedFill, CostModel, OrderBook, WorkingOrder};
+use crate::execution::{ComputedFill, CostModel, FillTiming, OrderBook, WorkingOrder};
 use crate::fixed::{FixedError, Money, Quantity};
 use crate::ledger::frame::encode_event;
 use crate::market::MarketView;
@@ -44,6 +44,8 @@ pub struct CoreConfig {
     /// A `portfolio_snapshot` is recorded every this many slices (≥ 1). The accounting
     /// identity is checked at every slice whatever this is.
     pub snapshot_every: u32,
+    /// When orders fill ([`FillTiming::NextBarOpen`] unless a test asks for the leak).
+    pub fill_timing: FillTiming,
 }
 
 /// An input the core folds in.
@@ -265,25 +267,7 @@ impl Core {
         fills.clear();
         self.book.fill_on_bar(&bar, &mut fills).map_err(overflow)?;
         for f in &fills {
-            let w = f.working;
-            self.portfolio
-                .apply_fill(bar.symbol, w.side, f.quantity, f.price, f.fee)
-                .map_err(overflow)?;
-            let remaining = w.remaining.checked_sub(f.quantity).map_err(overflow)?;
-            let body = EventBody::OrderFilled(OrderFilled {
-                order: w.order,
-                symbol: bar.symbol,
-                side: w.side,
-                quantity: f.quantity,
-                price: f.price,
-                expected_price: w.expected_price,
-                fee: f.fee,
-                slippage: f.slippage,
-                remaining,
-            });
-            let causes = Causes::from_slice(&[w.submitted, bar_seq]).expect("two causes fit");
-            self.emit(ts, causes, body);
-            self.stats.fills += 1;
+            self.record_fill(ts, bar.symbol, bar_seq, f)?;
         }
         self.fills = fills;
         self.portfolio.mark(bar.symbol, bar.close);
@@ -305,6 +289,9 @@ impl Core {
         let result = self.record_decisions(ts, &decisions);
         self.decisions = decisions;
         result?;
+        if self.config.fill_timing == FillTiming::SameBarClose {
+            self.fill_at_decision_close(ts)?;
+        }
 
         let snapshot = self
             .portfolio
@@ -329,6 +316,60 @@ impl Core {
         for s in self.updated.drain(..) {
             self.in_slice[s.0 as usize] = false;
         }
+        Ok(())
+    }
+
+    /// The labelled look-ahead mode: fills this slice's new orders at the close they were
+    /// decided on, recorded at the slice's own time.
+    fn fill_at_decision_close(&mut self, ts: Ts) -> Result<(), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let mut fills = std::mem::take(&mut self.fills);
+        for i in 0..self.updated.len() {
+            let symbol = self.updated[i];
+            let Some(bar) = self.latest[symbol.0 as usize] else {
+                continue;
+            };
+            fills.clear();
+            self.book
+                .fill_at(&bar, bar.close, &mut fills)
+                .map_err(overflow)?;
+            let bar_seq = self.latest_bar_seq[symbol.0 as usize];
+            for f in &fills {
+                self.record_fill(ts, symbol, bar_seq, f)?;
+            }
+        }
+        self.fills = fills;
+        Ok(())
+    }
+
+    /// Books a computed fill and records its event.
+    fn record_fill(
+        &mut self,
+        ts: Ts,
+        symbol: SymbolId,
+        bar_seq: Seq,
+        f: &ComputedFill,
+    ) -> Result<(), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let w = f.working;
+        self.portfolio
+            .apply_fill(symbol, w.side, f.quantity, f.price, f.fee)
+            .map_err(overflow)?;
+        let remaining = w.remaining.checked_sub(f.quantity).map_err(overflow)?;
+        let body = EventBody::OrderFilled(OrderFilled {
+            order: w.order,
+            symbol,
+            side: w.side,
+            quantity: f.quantity,
+            price: f.price,
+            expected_price: w.expected_price,
+            fee: f.fee,
+            slippage: f.slippage,
+            remaining,
+        });
+        let causes = Causes::from_slice(&[w.submitted, bar_seq]).expect("two causes fit");
+        self.emit(ts, causes, body);
+        self.stats.fills += 1;
         Ok(())
     }
 

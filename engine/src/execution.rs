@@ -15,6 +15,18 @@
 use crate::event::{Bar, OrderId, Seq, Side, SymbolId};
 use crate::fixed::{FixedError, Money, Price, Quantity};
 
+/// When an order decided at a slice's close fills.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FillTiming {
+    /// On the symbol's next bar, at its open: the only realistic choice for bars.
+    #[default]
+    NextBarOpen,
+    /// LOOK-AHEAD: at the close of the very bar the decision was made on — a price nobody
+    /// could still trade at once the bar had closed. Exists only so that tests and the
+    /// look-ahead fuzzer can show what it does to a backtest; `tape fuzz` flags it.
+    SameBarClose,
+}
+
 /// Costs applied to every fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CostModel {
@@ -115,18 +127,29 @@ impl OrderBook {
         notional.checked_add(notional.bps_ceil(self.costs.fee_bps)?)
     }
 
-    /// Fills every working order of `bar.symbol` on this bar, in submission order, appending
-    /// to `fills`; the filled orders leave the book.
+    /// Fills every working order of `bar.symbol` on this bar at its open, in submission
+    /// order, appending to `fills`; the filled orders leave the book.
     pub fn fill_on_bar(
         &mut self,
         bar: &Bar,
         fills: &mut Vec<ComputedFill>,
     ) -> Result<(), FixedError> {
+        self.fill_at(bar, bar.open, fills)
+    }
+
+    /// Fills every working order of `bar.symbol` at `reference` (moved by slippage, clamped
+    /// into the bar). [`FillTiming::SameBarClose`] uses the decision bar's close here.
+    pub fn fill_at(
+        &mut self,
+        bar: &Bar,
+        reference: Price,
+        fills: &mut Vec<ComputedFill>,
+    ) -> Result<(), FixedError> {
         let working = &mut self.working[bar.symbol.0 as usize];
         for w in working.drain(..) {
             let price = match w.side {
-                Side::Buy => bar.open.shifted_bps(self.costs.slippage_bps, true)?,
-                Side::Sell => bar.open.shifted_bps(-self.costs.slippage_bps, false)?,
+                Side::Buy => reference.shifted_bps(self.costs.slippage_bps, true)?,
+                Side::Sell => reference.shifted_bps(-self.costs.slippage_bps, false)?,
             }
             .clamp(bar.low, bar.high);
             let notional = price.notional(w.remaining)?;

@@ -26,6 +26,8 @@ enum Command {
     Repair(cmd::repair::Args),
     /// Print a ledger's events as text or JSON lines.
     Show(cmd::show::Args),
+    /// Check for look-ahead: the prefix property over many cuts, and fill timing.
+    Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
     Bench(cmd::bench::Args),
     /// List the built-in scenarios, or print one.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => cmd::repair::run(args),
         Command::Show(args) => cmd::show::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
     };
     match result {

@@ -3,12 +3,14 @@
 
 use tape_engine::core::{Core, CoreConfig};
 use tape_engine::event::RuleTable;
+use tape_engine::execution::FillTiming;
 use tape_engine::ledger::{Header, InputSource};
 use tape_engine::rng::seed_from_u64;
 use tape_engine::rules::ENGINE_RULES;
+use tape_engine::strategy::Strategy;
 use tape_engine::time::Ts;
 use tape_scenarios::synthetic::GbmMarket;
-use tape_scenarios::{builtin, Scenario, ScenarioError};
+use tape_scenarios::{builtin, FillSpec, Scenario, ScenarioError};
 use tape_strategies::{StrategySpec, StrategySpecError};
 
 /// Why a plan could not be made.
@@ -120,8 +122,11 @@ impl RunPlan {
             .map_err(|e| PlanError::Recorded(e.to_string()))?;
         let mut plan = Self::from_scenario(scenario, "the ledger's recorded configuration")
             .map_err(|e| PlanError::Recorded(e.to_string()))?;
-        // Replay takes its bars from the ledger, so the recorded inputs are taken as they are.
+        // Replay takes its bars from the ledger, so the recorded inputs are taken as they are;
+        // and the recorded configuration text is kept as written, so a ledger from before a
+        // new option existed (its default now filled in) keeps its header, salt and bytes.
         plan.header.inputs = recorded.inputs.clone();
+        plan.header.config = recorded.config.clone();
         plan.header = plan.header.with_engine_version(&recorded.engine_version);
         if plan.header != *recorded {
             let what = if plan.header.config != recorded.config {
@@ -154,10 +159,20 @@ impl RunPlan {
 
     /// A fresh core for this plan.
     pub fn core(&self) -> Core {
+        self.core_with_strategy(self.strategy.build(self.header.symbols.len()))
+    }
+
+    /// A fresh core for this plan's account, costs and execution, with another strategy (a
+    /// test's deliberately leaky one, say).
+    pub fn core_with_strategy(&self, strategy: Box<dyn Strategy>) -> Core {
         let config = CoreConfig {
             initial_cash: self.scenario.initial_cash(),
             costs: self.scenario.cost_model(),
             snapshot_every: self.scenario.account.snapshot_every,
+            fill_timing: match self.scenario.execution.fill {
+                FillSpec::NextBarOpen => FillTiming::NextBarOpen,
+                FillSpec::SameBarClose => FillTiming::SameBarClose,
+            },
         };
         let symbols = self.header.symbols.len();
         Core::new(
@@ -165,7 +180,7 @@ impl RunPlan {
             self.header.config_digest(),
             config,
             symbols,
-            self.strategy.build(symbols),
+            strategy,
         )
     }
 

@@ -19,5 +19,6 @@ mod scenario;
 pub mod synthetic;
 
 pub use scenario::{
-    AccountSpec, BarInterval, CostSpec, MarketKind, MarketSpec, Scenario, ScenarioError,
+    AccountSpec, BarInterval, CostSpec, ExecutionSpec, FillSpec, MarketKind, MarketSpec, Scenario,
+    ScenarioError,
 };

@@ -154,6 +154,27 @@ pub struct CostSpec {
     pub fee_bps: u32,
 }
 
+/// When orders fill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillSpec {
+    /// On the symbol's next bar, at its open (the default, and the only realistic choice).
+    #[default]
+    NextBarOpen,
+    /// LOOK-AHEAD, for tests: at the close of the bar the decision was made on. `tape run`
+    /// warns and `tape fuzz` flags it.
+    SameBarClose,
+}
+
+/// The `[execution]` table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionSpec {
+    /// When orders fill.
+    #[serde(default)]
+    pub fill: FillSpec,
+}
+
 /// A run, described completely.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +195,9 @@ pub struct Scenario {
     /// Trading costs.
     #[serde(default)]
     pub costs: CostSpec,
+    /// How orders are executed.
+    #[serde(default)]
+    pub execution: ExecutionSpec,
     /// The strategy's `kind` and parameters (validated by the strategies crate).
     pub strategy: toml::Table,
 }

@@ -95,3 +95,6 @@ pub fn workspace_root() -> PathBuf {
 /// buys are rejected) that exercises every event kind the engine emits; also the source of
 /// the golden ledger.
 pub const SMALL_SCENARIO: &str = include_str!("../golden/small.toml");
+
+/// A deliberately leaky strategy for the look-ahead fuzzer's own tests.
+pub mod leaky;

@@ -200,6 +200,7 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
             fee_bps: 2,
         },
         snapshot_every: 2,
+        fill_timing: tape_engine::execution::FillTiming::NextBarOpen,
     };
     let mut core = Core::new(
         header.salt,

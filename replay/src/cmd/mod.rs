@@ -13,6 +13,8 @@ macro_rules! say {
 
 /// `tape bench`.
 pub mod bench;
+/// `tape fuzz`.
+pub mod fuzz;
 /// `tape repair`.
 pub mod repair;
 /// `tape replay`.

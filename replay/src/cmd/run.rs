@@ -56,6 +56,11 @@ impl From<Fsync> for FsyncPolicy {
 /// Runs a scenario into a ledger and prints the summary.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::load(&args.scenario, args.seed)?;
+    if plan.scenario.execution.fill == tape_scenarios::FillSpec::SameBarClose {
+        eprintln!(
+            "tape: WARNING: [execution] fill = \"same_bar_close\" fills orders at the close they were decided on: that is look-ahead, and this run's results are not achievable"
+        );
+    }
     let (path, replace) = match &args.out {
         Some(p) => (p.clone(), args.force),
         None => {
