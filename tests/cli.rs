@@ -430,3 +430,66 @@ fn scenarios_lists_and_shows_the_built_ins() {
         .join("scenarios/builtin/default.toml")
         .exists());
 }
+
+#[test]
+fn the_real_data_scenario_runs_reports_its_data_and_replays_without_the_file() {
+    let dir = scratch();
+    let run = tape(dir.path(), &["run", "stocks", "--out", "stocks.tape"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("data          12,154 rows read, 12,154 bars delivered"),
+        "{}",
+        run.stdout
+    );
+    let show = tape(
+        dir.path(),
+        &[
+            "show",
+            "stocks.tape",
+            "--symbol",
+            "AAPL",
+            "--kind",
+            "bar",
+            "--to",
+            "2000-03-02",
+        ],
+    );
+    let first = show
+        .expect_code(0)
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    // The file's first AAPL row, split-adjusted: close 130.31 × (4.186662803811 / 130.31).
+    assert!(
+        first.contains("2000-03-01T21:00:00Z bar AAPL") && first.contains("close=4.1866628"),
+        "{first}"
+    );
+    // Replay needs no data file: the bars are in the ledger.
+    tape(dir.path(), &["replay", "stocks.tape"]).expect_code(0);
+}
+
+#[test]
+fn a_rejected_row_stops_the_run_before_any_ledger_is_written() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("X.csv"),
+        "date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n2020-01-03,10,9,11,10,5\n",
+    )
+    .expect("written");
+    let scenario = "name = \"x\"\n[market]\nkind = \"csv\"\nfiles = [\"X.csv\"]\n[strategy]\nkind = \"sma_cross\"\n";
+    std::fs::write(dir.path().join("x.toml"), scenario).expect("written");
+    let run = tape(dir.path(), &["run", "x.toml", "--out", "x.tape"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("X.csv, row 3: inconsistent_bar"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !dir.path().join("x.tape").exists(),
+        "nothing is written for rejected data"
+    );
+}

@@ -27,7 +27,7 @@ fn the_shipped_strategy_passes_200_cuts() {
 fn a_strategy_reading_tomorrows_close_is_caught_with_its_causal_chain() {
     let plan = small_plan(SMALL_SCENARIO);
     let leaky = |plan: &RunPlan, future: Option<(Ts, [u8; 32])>| {
-        let market = plan.market();
+        let market = plan.synthetic_market().expect("synthetic");
         let market: Vec<TimedBar> = match future {
             Some((cut, seed)) => market
                 .with_future_after(cut, seed)

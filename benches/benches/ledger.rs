@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tape_benches::{bench_plan, BARS};
 use tape_engine::ledger::{FsyncPolicy, LedgerReader, LedgerWriter};
-use tape_replay::drive::{replay_ledger, run_to_ledger, run_with_writer, ReplayVerdict};
+use tape_replay::drive::{replay_ledger, run_to_ledger, run_with_writer, BarSource, ReplayVerdict};
 
 fn ledger(c: &mut Criterion) {
     let plan = bench_plan(BARS);
@@ -24,13 +24,18 @@ fn ledger(c: &mut Criterion) {
         b.iter(|| run_to_ledger(&plan, &path, FsyncPolicy::Never, true, &mut |_| {}).expect("run"));
     });
 
-    let market: Vec<_> = plan.market().collect();
+    let market: Vec<_> = plan
+        .synthetic_market()
+        .expect("the bench scenario is synthetic")
+        .map(|r| r.map_err(|never| match never {}))
+        .collect();
     group.bench_function("engine_1m_bars_from_memory", |b| {
         b.iter(|| {
             let writer = LedgerWriter::create(&path, &plan.header, FsyncPolicy::Never, true)
                 .expect("creates");
-            let source = Box::new(market.clone().into_iter());
-            run_with_writer(&plan, plan.core(), writer, source, &mut |_| {}, None).expect("run")
+            let source: BarSource = Box::new(market.clone().into_iter());
+            run_with_writer(&plan, plan.core(), writer, vec![source], &mut |_| {}, None)
+                .expect("run")
         });
     });
 

@@ -10,6 +10,9 @@ pub const BARS: u64 = 1_000_000;
 pub fn bench_plan(bars: u64) -> RunPlan {
     let base = builtin::find("bench").expect("the bench scenario is built in");
     let mut scenario = Scenario::from_toml(base.toml, "bench").expect("the built-in is valid");
-    scenario.market.bars = bars;
+    scenario
+        .gbm_mut()
+        .expect("the bench scenario is synthetic")
+        .bars = bars;
     RunPlan::from_scenario(scenario, "bench").expect("the built-in is valid")
 }

@@ -1,6 +1,5 @@
 //! Driving the core: a run that writes a ledger, and a replay that re-derives one.
 
-use std::convert::Infallible;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
@@ -13,8 +12,7 @@ use tape_engine::ledger::{
     FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
     PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
-use tape_engine::sequencer::{Sequencer, SequencerError, TimedBar};
-use tape_engine::threaded::ThreadedSource;
+use tape_engine::sequencer::{Sequencer, SequencerError};
 
 use crate::plan::{PlanError, RunPlan};
 
@@ -33,6 +31,12 @@ pub enum RunError {
     /// An input source failed.
     #[error("the run stopped: {0}")]
     Source(String),
+    /// A data file failed (its row, or the data guard).
+    #[error("the run stopped: {0}")]
+    Data(#[from] tape_scenarios::loader::LoadError),
+    /// The plan cannot supply what the run needs.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// What a finished run produced.
@@ -44,18 +48,9 @@ pub struct RunOutcome {
     pub ledger: WriterSummary,
 }
 
-/// Bars for the core, in time order (the sequencer checks).
-pub type BarSource = Box<dyn Iterator<Item = Result<TimedBar, Infallible>> + Send>;
+pub use tape_scenarios::loader::BarSource;
 
-/// The plan's market, generated on its own thread: it arrives in order, so this changes no
-/// byte of the ledger.
-pub fn threaded_market(plan: &RunPlan) -> Result<BarSource, RunError> {
-    let market = ThreadedSource::spawn(plan.market())
-        .map_err(|e| RunError::Source(format!("cannot start the market thread: {e}")))?;
-    Ok(Box::new(market))
-}
-
-/// Feeds the core from `source` and hands its frames to `writer`. `on_progress` is called
+/// Feeds the core from `sources` (merged by the sequencer) and hands its frames to `writer`. `on_progress` is called
 /// every [`PROGRESS_EVERY`] bars with the bars done. With `latency`, the wall time of every
 /// step (the input event, everything it derives and any hand-off to the writer) is recorded
 /// in nanoseconds.
@@ -63,15 +58,17 @@ pub fn run_with_writer(
     plan: &RunPlan,
     mut core: Core,
     mut writer: LedgerWriter,
-    source: BarSource,
+    sources: Vec<BarSource>,
     on_progress: &mut dyn FnMut(u64),
     mut latency: Option<&mut Histogram<u64>>,
 ) -> Result<RunOutcome, RunError> {
-    core.start(plan.scenario.start_time())?;
+    core.start(plan.start)?;
     let mut bars = 0u64;
-    for item in Sequencer::new(vec![source]) {
-        let timed =
-            item.map_err(|e: SequencerError<Infallible>| RunError::Source(e.to_string()))?;
+    for item in Sequencer::new(sources) {
+        let timed = item.map_err(|e| match e {
+            SequencerError::Source(e) => RunError::Data(e),
+            other => RunError::Source(other.to_string()),
+        })?;
         let started = latency.is_some().then(crate::cmd::now);
         core.step(Input::Bar {
             ts: timed.ts,
@@ -108,7 +105,7 @@ pub fn run_to_ledger(
         plan,
         plan.core(),
         writer,
-        threaded_market(plan)?,
+        plan.sources()?,
         on_progress,
         None,
     )

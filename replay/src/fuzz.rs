@@ -9,16 +9,20 @@
 //!
 //! # Known limitations
 //! - The original run's frames are held in memory (about 90 bytes per event).
-//! - Only synthetic markets can be forked today; file data needs a perturbed copy.
+//! - File data gets its other future by perturbation (a seeded random walk on prices after
+//!   the cut), not by a model of the data.
 
 use std::collections::BTreeMap;
 
 use tape_engine::core::{Core, Input};
+use tape_engine::event::Bar;
 use tape_engine::event::{Event, EventKind};
+use tape_engine::fixed::Price;
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
 use tape_engine::rng::{seed_from_u64, SeededRng};
-use tape_engine::sequencer::Sequencer;
+use tape_engine::sequencer::{Sequencer, SequencerError, TimedBar};
 use tape_engine::time::Ts;
+use tape_scenarios::loader::LoadError;
 
 use crate::drive::{BarSource, RunError};
 use crate::plan::RunPlan;
@@ -27,14 +31,90 @@ use crate::plan::RunPlan;
 /// whose market takes another future after a cut.
 pub type RunFactory<'a> = dyn Fn(&RunPlan, Option<(Ts, [u8; 32])>) -> (Core, BarSource) + 'a;
 
-/// The factory for shipped strategies: the plan's own core and its (forked) market.
+/// The factory for shipped strategies: the plan's own core and its market with another
+/// future — re-seeded for a synthetic market, a perturbed copy for file data.
 pub fn plan_factory(plan: &RunPlan, future: Option<(Ts, [u8; 32])>) -> (Core, BarSource) {
-    let market = plan.market();
-    let market = match future {
-        Some((cut, seed)) => market.with_future_after(cut, seed),
-        None => market,
+    if let Some(market) = plan.synthetic_market() {
+        let market = match future {
+            Some((cut, seed)) => market.with_future_after(cut, seed),
+            None => market,
+        };
+        return (
+            plan.core(),
+            Box::new(market.map(|r| r.map_err(|never| match never {}))),
+        );
+    }
+    let data = plan
+        .data
+        .as_ref()
+        .expect("fuzz checks the plan has its market");
+    let merged = Sequencer::new(data.sources()).map(|r| {
+        r.map_err(|e| match e {
+            SequencerError::Source(e) => e,
+            other => LoadError::Open {
+                file: "market".to_string(),
+                detail: other.to_string(),
+            },
+        })
+    });
+    let source: BarSource = match future {
+        Some((cut, seed)) => Box::new(Perturbed::new(merged, cut, seed, data.symbols().len())),
+        None => Box::new(merged),
     };
-    (plan.core(), Box::new(market))
+    (plan.core(), source)
+}
+
+/// File data with a different future: bars after the cut have every price scaled by a
+/// per-symbol random walk (2% a bar, seeded), the same factor for a bar's open, high, low and
+/// close so each bar stays consistent. Bars up to the cut pass unchanged.
+struct Perturbed<I> {
+    inner: I,
+    cut: Ts,
+    rngs: Vec<SeededRng>,
+    factors: Vec<f64>,
+}
+
+impl<I> Perturbed<I> {
+    fn new(inner: I, cut: Ts, seed: [u8; 32], symbols: usize) -> Self {
+        Self {
+            inner,
+            cut,
+            rngs: (0..symbols as u64)
+                .map(|i| SeededRng::new(seed, i + 1))
+                .collect(),
+            factors: vec![1.0; symbols],
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<TimedBar, LoadError>>> Iterator for Perturbed<I> {
+    type Item = Result<TimedBar, LoadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut timed = match self.inner.next()? {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
+        if timed.ts > self.cut {
+            let s = timed.bar.symbol.0 as usize;
+            let (z, _) = self.rngs[s].normal_pair();
+            self.factors[s] *= libm::exp(0.02 * z);
+            let f = self.factors[s];
+            let scale = |p: Price| Price::from_f64(p.to_f64() * f).unwrap_or(p);
+            let b = timed.bar;
+            if let Ok(bar) = Bar::new(
+                b.symbol,
+                scale(b.open),
+                scale(b.high),
+                scale(b.low),
+                scale(b.close),
+                b.volume,
+            ) {
+                timed.bar = bar;
+            }
+        }
+        Some(Ok(timed))
+    }
 }
 
 /// A cut whose prefix changed with the future.
@@ -94,18 +174,17 @@ pub fn fuzz(
     seed: u64,
     on_cut: &mut dyn FnMut(u32),
 ) -> Result<FuzzReport, RunError> {
+    if plan.scenario.gbm().is_none() && plan.data.is_none() {
+        return Err(RunError::Source(
+            "this plan has no market to fork (it was rebuilt from a ledger)".to_string(),
+        ));
+    }
     let (core, source) = factory(plan, None);
     let mut original = Frames::default();
-    run_frames(
-        core,
-        source,
-        plan.scenario.start_time(),
-        None,
-        &mut |frame| {
-            original.push(frame);
-            true
-        },
-    )?;
+    run_frames(core, source, plan.start, None, &mut |frame| {
+        original.push(frame);
+        true
+    })?;
     let mut report = FuzzReport {
         cuts,
         ..FuzzReport::default()
@@ -176,28 +255,22 @@ fn check_cut(
     let (core, source) = factory(plan, future);
     let mut index = 0usize;
     let mut differs_at = None;
-    run_frames(
-        core,
-        source,
-        plan.scenario.start_time(),
-        Some(cut),
-        &mut |frame| {
-            let ts = FrameHeader::parse(frame).expect("whole frame").ts;
-            if ts > cut.0 {
-                // Past the cut: the original must have no more events known by the cut.
-                if original.ts(index).is_some_and(|t| t <= cut.0) {
-                    differs_at = Some(index);
-                }
-                return false;
-            }
-            if original.get(index) != Some(frame) {
+    run_frames(core, source, plan.start, Some(cut), &mut |frame| {
+        let ts = FrameHeader::parse(frame).expect("whole frame").ts;
+        if ts > cut.0 {
+            // Past the cut: the original must have no more events known by the cut.
+            if original.ts(index).is_some_and(|t| t <= cut.0) {
                 differs_at = Some(index);
-                return false;
             }
-            index += 1;
-            true
-        },
-    )?;
+            return false;
+        }
+        if original.get(index) != Some(frame) {
+            differs_at = Some(index);
+            return false;
+        }
+        index += 1;
+        true
+    })?;
     if differs_at.is_none() && original.ts(index).is_some_and(|t| t <= cut.0) {
         // The other run ended while the original still had events known by the cut.
         differs_at = Some(index);
@@ -209,16 +282,10 @@ fn check_cut(
     // Run it again, keeping frames up to the difference, for the counterexample's chain.
     let (core, source) = factory(plan, future);
     let mut other = Frames::default();
-    run_frames(
-        core,
-        source,
-        plan.scenario.start_time(),
-        Some(cut),
-        &mut |frame| {
-            other.push(frame);
-            other.len() <= index
-        },
-    )?;
+    run_frames(core, source, plan.start, Some(cut), &mut |frame| {
+        other.push(frame);
+        other.len() <= index
+    })?;
     let decode = |f: &[u8]| decode_event(f).expect("the core encodes decodable events");
     let other_event = other.get(index).map(decode);
     let chain = match &other_event {

@@ -1,6 +1,8 @@
 //! A run plan: a validated scenario, its strategy and the ledger header that records them.
 //! Built from a scenario for `tape run`, or from a ledger header for `tape replay`.
 
+use std::path::{Path, PathBuf};
+
 use tape_engine::core::{Core, CoreConfig};
 use tape_engine::event::RuleTable;
 use tape_engine::execution::FillTiming;
@@ -8,9 +10,12 @@ use tape_engine::ledger::{Header, InputSource};
 use tape_engine::rng::seed_from_u64;
 use tape_engine::rules::ENGINE_RULES;
 use tape_engine::strategy::Strategy;
+use tape_engine::threaded::ThreadedSource;
 use tape_engine::time::Ts;
+use tape_scenarios::loader::csv::CsvMarket;
+use tape_scenarios::loader::{BarSource, LoadError};
 use tape_scenarios::synthetic::GbmMarket;
-use tape_scenarios::{builtin, FillSpec, Scenario, ScenarioError};
+use tape_scenarios::{builtin, FillSpec, Market, Scenario, ScenarioError};
 use tape_strategies::{StrategySpec, StrategySpecError};
 
 /// Why a plan could not be made.
@@ -31,9 +36,15 @@ pub enum PlanError {
         origin: String,
         source: StrategySpecError,
     },
+    /// The market's data files cannot be used.
+    #[error(transparent)]
+    Data(#[from] LoadError),
     /// A ledger's recorded configuration does not describe a run this build can re-execute.
     #[error("the ledger's recorded configuration cannot be re-executed by this build: {0}")]
     Recorded(String),
+    /// A thread could not be started.
+    #[error("cannot start the market thread: {0}")]
+    Thread(String),
 }
 
 /// A validated run, ready to execute.
@@ -47,15 +58,22 @@ pub struct RunPlan {
     pub header: Header,
     /// A different future for the market after a cut (the look-ahead check's alternative).
     pub future: Option<(Ts, [u8; 32])>,
+    /// The time the run starts: its `run_started` event's time, at or before the first bar.
+    pub start: Ts,
+    /// A file market, resolved and checked by the data guard (`None` for synthetic markets
+    /// and for plans rebuilt from a ledger, whose bars are in the ledger).
+    pub data: Option<CsvMarket>,
 }
 
 impl RunPlan {
     /// A plan from a built-in name or a TOML file path; `seed` overrides the scenario's.
+    /// Data files are found relative to the scenario file.
     pub fn load(name_or_path: &str, seed: Option<u64>) -> Result<Self, PlanError> {
-        let (text, origin) = match builtin::find(name_or_path) {
+        let (text, origin, base) = match builtin::find(name_or_path) {
             Some(b) => (
                 b.toml.to_string(),
                 format!("built-in scenario '{}'", b.name),
+                PathBuf::from("."),
             ),
             None => {
                 let text =
@@ -63,14 +81,17 @@ impl RunPlan {
                         path: name_or_path.to_string(),
                         source,
                     })?;
-                (text, name_or_path.to_string())
+                let base = Path::new(name_or_path)
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                (text, name_or_path.to_string(), base)
             }
         };
         let mut scenario = Scenario::from_toml(&text, &origin)?;
         if let Some(seed) = seed {
             scenario.seed = seed;
         }
-        Self::from_scenario(scenario, &origin).map_err(|e| match e {
+        Self::from_scenario_in(scenario, &origin, &base).map_err(|e| match e {
             PlanError::Strategy { origin, source } => {
                 let line = source.key().and_then(|key| strategy_line(&text, key));
                 let origin = match line {
@@ -83,20 +104,63 @@ impl RunPlan {
         })
     }
 
-    /// A plan from a parsed scenario.
+    /// A plan from a parsed scenario whose data files (if any) are relative to the current
+    /// directory.
     pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Self, PlanError> {
+        Self::from_scenario_in(scenario, origin, Path::new("."))
+    }
+
+    /// A plan from a parsed scenario whose data files are relative to `base`. File data is
+    /// read here once, through the data guard, so a rejected row stops the run before any
+    /// ledger exists.
+    pub fn from_scenario_in(
+        scenario: Scenario,
+        origin: &str,
+        base: &Path,
+    ) -> Result<Self, PlanError> {
+        let (symbols, inputs, start, data) = match &scenario.market {
+            Market::Gbm(g) => {
+                let canonical = scenario.market_canonical();
+                let inputs = vec![InputSource {
+                    name: "synthetic:gbm".to_string(),
+                    blake3: *blake3::hash(canonical.as_bytes()).as_bytes(),
+                }];
+                (g.symbol_names(), inputs, g.start_time(), None)
+            }
+            Market::Csv(c) => {
+                let market = CsvMarket::open(c, base)?;
+                let start = match &c.start {
+                    Some(t) => Ts::parse(t).map_err(|e| LoadError::Open {
+                        file: "[market] start".to_string(),
+                        detail: e.to_string(),
+                    })?,
+                    None => market.report().first_ts.unwrap_or_default(),
+                };
+                (
+                    market.symbols().to_vec(),
+                    market.inputs()?,
+                    start,
+                    Some(market),
+                )
+            }
+        };
+        Self::assemble(scenario, origin, symbols, inputs, start, data)
+    }
+
+    fn assemble(
+        scenario: Scenario,
+        origin: &str,
+        symbols: Vec<String>,
+        inputs: Vec<InputSource>,
+        start: Ts,
+        data: Option<CsvMarket>,
+    ) -> Result<Self, PlanError> {
         let strategy =
             StrategySpec::from_table(&scenario.strategy).map_err(|source| PlanError::Strategy {
                 origin: origin.to_string(),
                 source,
             })?;
         let config = scenario.canonical(strategy.to_table());
-        let symbols = scenario.symbol_names();
-        let market = scenario.market_canonical();
-        let inputs = vec![InputSource {
-            name: "synthetic:gbm".to_string(),
-            blake3: *blake3::hash(market.as_bytes()).as_bytes(),
-        }];
         let probe = strategy.build(0);
         let rules = RuleTable::from_specs(ENGINE_RULES.iter().chain(probe.rules()))
             .expect("engine and strategy rule ids are disjoint by construction");
@@ -113,25 +177,34 @@ impl RunPlan {
             strategy,
             header,
             future: None,
+            start,
+            data,
         })
     }
 
-    /// The plan recorded in a ledger header, checked to rebuild the very same header.
+    /// The plan recorded in a ledger header, checked to rebuild the very same header. Needs
+    /// no data file: the symbols and input hashes are taken from the header, the bars from
+    /// the ledger.
     pub fn from_header(recorded: &Header) -> Result<Self, PlanError> {
-        let scenario = Scenario::from_toml(&recorded.config, "the ledger's recorded configuration")
+        let origin = "the ledger's recorded configuration";
+        let scenario = Scenario::from_toml(&recorded.config, origin)
             .map_err(|e| PlanError::Recorded(e.to_string()))?;
-        let mut plan = Self::from_scenario(scenario, "the ledger's recorded configuration")
-            .map_err(|e| PlanError::Recorded(e.to_string()))?;
-        // Replay takes its bars from the ledger, so the recorded inputs are taken as they are;
-        // and the recorded configuration text is kept as written, so a ledger from before a
-        // new option existed (its default now filled in) keeps its header, salt and bytes.
-        plan.header.inputs = recorded.inputs.clone();
+        let start = scenario.gbm().map(|g| g.start_time()).unwrap_or_default();
+        let mut plan = Self::assemble(
+            scenario,
+            origin,
+            recorded.symbols.clone(),
+            recorded.inputs.clone(),
+            start,
+            None,
+        )
+        .map_err(|e| PlanError::Recorded(e.to_string()))?;
+        // The recorded configuration text is kept as written, so a ledger from before a new
+        // option existed (its default now filled in) keeps its header, salt and bytes.
         plan.header.config = recorded.config.clone();
         plan.header = plan.header.with_engine_version(&recorded.engine_version);
         if plan.header != *recorded {
-            let what = if plan.header.config != recorded.config {
-                "its configuration is not in this build's canonical form"
-            } else if plan.header.rules != recorded.rules {
+            let what = if plan.header.rules != recorded.rules {
                 "its rule table differs from this build's rules"
             } else {
                 "its header differs from the one this build derives from its configuration"
@@ -184,22 +257,40 @@ impl RunPlan {
         )
     }
 
-    /// The seeded market for this plan.
-    pub fn market(&self) -> GbmMarket {
-        let calendar = self
-            .scenario
-            .calendar()
-            .expect("validated with the scenario");
-        let market = GbmMarket::new(&self.scenario.market, calendar, self.header.seed);
-        match self.future {
+    /// The seeded synthetic market, for a synthetic scenario (with its forked future, if any).
+    pub fn synthetic_market(&self) -> Option<GbmMarket> {
+        let g = self.scenario.gbm()?;
+        let calendar = g.calendar().expect("validated with the scenario");
+        let market = GbmMarket::new(g, calendar, self.header.seed);
+        Some(match self.future {
             Some((cut, seed)) => market.with_future_after(cut, seed),
             None => market,
+        })
+    }
+
+    /// The bar streams of this run: the synthetic market on its own thread, or one checked
+    /// stream per symbol and file.
+    pub fn sources(&self) -> Result<Vec<BarSource>, PlanError> {
+        if let Some(market) = self.synthetic_market() {
+            let market = ThreadedSource::spawn(market.map(|r| r.map_err(|never| match never {})))
+                .map_err(|e| PlanError::Thread(e.to_string()))?;
+            return Ok(vec![Box::new(market)]);
+        }
+        match &self.data {
+            Some(data) => Ok(data.sources()),
+            None => Err(PlanError::Recorded(
+                "this plan was rebuilt from a ledger: its bars are in the ledger".to_string(),
+            )),
         }
     }
 
     /// Bars the market will deliver.
     pub fn total_bars(&self) -> u64 {
-        self.scenario.market.bars * u64::from(self.scenario.market.symbols)
+        match (&self.scenario.market, &self.data) {
+            (Market::Gbm(g), _) => g.bars * u64::from(g.symbols),
+            (Market::Csv(_), Some(d)) => d.report().bars,
+            (Market::Csv(_), None) => 0,
+        }
     }
 }
 

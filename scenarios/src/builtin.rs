@@ -19,6 +19,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "bench",
         toml: include_str!("../builtin/bench.toml"),
     },
+    Builtin {
+        name: "stocks",
+        toml: include_str!("../builtin/stocks.toml"),
+    },
 ];
 
 /// The built-in scenario with this name.

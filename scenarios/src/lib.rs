@@ -14,11 +14,13 @@ pub mod builtin;
 pub mod calendar;
 /// The canonical TOML form of a configuration.
 pub mod canonical;
+/// Loaders for users' data files and the data guard.
+pub mod loader;
 mod scenario;
 /// Seeded synthetic markets.
 pub mod synthetic;
 
 pub use scenario::{
-    AccountSpec, BarInterval, CostSpec, ExecutionSpec, FillSpec, MarketKind, MarketSpec, Scenario,
-    ScenarioError,
+    AccountSpec, BarInterval, CostSpec, ExecutionSpec, FillSpec, GbmKind, GbmSpec, Market,
+    Scenario, ScenarioError,
 };

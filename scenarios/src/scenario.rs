@@ -25,6 +25,7 @@ use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 use crate::calendar::Calendar;
 use crate::canonical::to_canonical_toml;
+use crate::loader::csv::CsvSpec;
 
 /// A scenario that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,15 +42,6 @@ pub enum ScenarioError {
         rule: &'static str,
     },
 }
-
-/// What kind of market generator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MarketKind {
-    /// Independent geometric Brownian motions, one per symbol.
-    Gbm,
-}
-
 /// Bar length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BarInterval {
@@ -77,12 +69,12 @@ fn default_volume() -> f64 {
     1_000_000.0
 }
 
-/// The `[market]` table.
+/// The `[market]` table of `kind = "gbm"`: a seeded synthetic market.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MarketSpec {
-    /// Generator kind.
-    pub kind: MarketKind,
+pub struct GbmSpec {
+    /// `"gbm"`.
+    pub kind: GbmKind,
     /// Number of symbols.
     pub symbols: u32,
     /// Symbol names are this prefix plus a zero-padded index (`SYN00`); one symbol is the prefix alone.
@@ -111,6 +103,132 @@ pub struct MarketSpec {
     /// Mean volume per bar, in units.
     #[serde(default = "default_volume")]
     pub volume: f64,
+}
+
+impl GbmSpec {
+    fn validate(
+        &self,
+        invalid: &dyn Fn(&'static str, String, &'static str) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        let m = self;
+        if m.symbols == 0 || m.symbols > 100_000 {
+            return Err(invalid(
+                "market.symbols",
+                m.symbols.to_string(),
+                "must be between 1 and 100000",
+            ));
+        }
+        if m.bars == 0 {
+            return Err(invalid(
+                "market.bars",
+                m.bars.to_string(),
+                "must be at least 1",
+            ));
+        }
+        if let Err(rule) = self.calendar() {
+            let (key, value) = if rule.starts_with("close_time") {
+                ("market.close_time", m.close_time.clone())
+            } else {
+                ("market.start", m.start.clone())
+            };
+            return Err(invalid(key, value, rule));
+        }
+        if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
+            return Err(invalid(
+                "market.volatility",
+                m.volatility.to_string(),
+                "must be between 0 and 5 (annual)",
+            ));
+        }
+        if !(m.drift.is_finite() && m.drift.abs() <= 5.0) {
+            return Err(invalid(
+                "market.drift",
+                m.drift.to_string(),
+                "must be between -5 and 5 (annual)",
+            ));
+        }
+        let [lo, hi] = m.initial_price;
+        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
+            return Err(invalid(
+                "market.initial_price",
+                format!("[{lo}, {hi}]"),
+                "must be [low, high] with 0 < low <= high < 1e9",
+            ));
+        }
+        if !(m.tick_size.is_finite() && m.tick_size >= 1e-8 && m.tick_size <= lo) {
+            return Err(invalid(
+                "market.tick_size",
+                m.tick_size.to_string(),
+                "must be at least 1e-8 and at most the lowest initial price",
+            ));
+        }
+        if !(m.volume.is_finite() && m.volume >= 0.0 && m.volume < 1e12) {
+            return Err(invalid(
+                "market.volume",
+                m.volume.to_string(),
+                "must be between 0 and 1e12",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The bar calendar.
+    pub fn calendar(&self) -> Result<Calendar, &'static str> {
+        let m = self;
+        let start = Ts::parse(&m.start)
+            .map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
+        match m.bar {
+            BarInterval::Day => {
+                if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
+                    return Err("daily bars start on a date (YYYY-MM-DD)");
+                }
+                let (h, mi) = m
+                    .close_time
+                    .split_once(':')
+                    .and_then(|(h, mi)| Some((h.parse::<i64>().ok()?, mi.parse::<i64>().ok()?)))
+                    .filter(|&(h, mi)| (0..24).contains(&h) && (0..60).contains(&mi))
+                    .ok_or("close_time must be HH:MM (UTC)")?;
+                Ok(Calendar::Weekdays {
+                    first_day: start,
+                    close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE,
+                })
+            }
+            BarInterval::Minute => Ok(Calendar::Minutes {
+                first_close: Ts(start.0 + NANOS_PER_MINUTE),
+            }),
+        }
+    }
+
+    /// Symbol names, by id.
+    pub fn symbol_names(&self) -> Vec<String> {
+        let n = self.symbols as usize;
+        if n == 1 {
+            return vec![self.symbol_prefix.clone()];
+        }
+        let width = (n - 1).to_string().len();
+        (0..n)
+            .map(|i| format!("{}{i:0width$}", self.symbol_prefix))
+            .collect()
+    }
+
+    /// The first bar's open: the time the run starts (its `run_started` event's time).
+    pub fn start_time(&self) -> Ts {
+        Ts::parse(&self.start).expect("validated")
+    }
+}
+
+/// Where bars come from: the `[market]` table, by its `kind`.
+///
+/// Each variant's table carries its own `kind` field, and a scenario is parsed in two steps
+/// (the kind, then the whole document with that kind's table), so every error still points
+/// at the key's own line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Market {
+    /// A seeded synthetic market.
+    Gbm(GbmSpec),
+    /// Users' CSV files, plain or gzip.
+    Csv(CsvSpec),
 }
 
 fn default_cash() -> f64 {
@@ -175,9 +293,16 @@ pub struct ExecutionSpec {
     pub fill: FillSpec,
 }
 
+/// The `kind` of a synthetic market table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GbmKind {
+    /// Geometric Brownian motion.
+    Gbm,
+}
+
 /// A run, described completely.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Scenario {
     /// Short name (used in default output paths).
     pub name: String,
@@ -188,7 +313,7 @@ pub struct Scenario {
     #[serde(default)]
     pub seed: u64,
     /// Where bars come from.
-    pub market: MarketSpec,
+    pub market: Market,
     /// The account.
     #[serde(default)]
     pub account: AccountSpec,
@@ -205,10 +330,42 @@ pub struct Scenario {
 impl Scenario {
     /// Parses and validates a scenario. `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        let parse_error = |e: toml::de::Error| ScenarioError::Parse {
             origin: origin.to_string(),
             message: describe_toml_error(text, &e),
-        })?;
+        };
+        // Step 1: which kind of market (a TOML syntax error is reported here).
+        let table: toml::Table = text.parse().map_err(parse_error)?;
+        let kind = table
+            .get("market")
+            .and_then(|m| m.get("kind"))
+            .and_then(|k| k.as_str())
+            .map(str::to_string);
+        // Step 2: the whole document with that kind's table, so errors keep their lines.
+        let scenario = match kind.as_deref() {
+            Some("gbm") => toml::from_str::<RawScenario<GbmSpec>>(text)
+                .map_err(parse_error)?
+                .into_scenario(Market::Gbm),
+            Some("csv") => toml::from_str::<RawScenario<CsvSpec>>(text)
+                .map_err(parse_error)?
+                .into_scenario(Market::Csv),
+            other => {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("kind"))
+                    .map_or(0, |i| i + 1);
+                let found = other.map_or_else(
+                    || "no [market] kind".to_string(),
+                    |k| format!("[market] kind = \"{k}\""),
+                );
+                return Err(ScenarioError::Parse {
+                    origin: origin.to_string(),
+                    message: format!(
+                        "line {line}: {found} is not a market kind (known: \"gbm\", \"csv\")"
+                    ),
+                });
+            }
+        };
         scenario.validate(origin)?;
         Ok(scenario)
     }
@@ -220,64 +377,17 @@ impl Scenario {
             value,
             rule,
         };
-        let m = &self.market;
-        if m.symbols == 0 || m.symbols > 100_000 {
-            return Err(invalid(
-                "market.symbols",
-                m.symbols.to_string(),
-                "must be between 1 and 100000",
-            ));
-        }
-        if m.bars == 0 {
-            return Err(invalid(
-                "market.bars",
-                m.bars.to_string(),
-                "must be at least 1",
-            ));
-        }
-        if let Err(rule) = self.calendar() {
-            let (key, value) = if rule.starts_with("close_time") {
-                ("market.close_time", m.close_time.clone())
-            } else {
-                ("market.start", m.start.clone())
-            };
-            return Err(invalid(key, value, rule));
-        }
-        if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
-            return Err(invalid(
-                "market.volatility",
-                m.volatility.to_string(),
-                "must be between 0 and 5 (annual)",
-            ));
-        }
-        if !(m.drift.is_finite() && m.drift.abs() <= 5.0) {
-            return Err(invalid(
-                "market.drift",
-                m.drift.to_string(),
-                "must be between -5 and 5 (annual)",
-            ));
-        }
-        let [lo, hi] = m.initial_price;
-        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
-            return Err(invalid(
-                "market.initial_price",
-                format!("[{lo}, {hi}]"),
-                "must be [low, high] with 0 < low <= high < 1e9",
-            ));
-        }
-        if !(m.tick_size.is_finite() && m.tick_size >= 1e-8 && m.tick_size <= lo) {
-            return Err(invalid(
-                "market.tick_size",
-                m.tick_size.to_string(),
-                "must be at least 1e-8 and at most the lowest initial price",
-            ));
-        }
-        if !(m.volume.is_finite() && m.volume >= 0.0 && m.volume < 1e12) {
-            return Err(invalid(
-                "market.volume",
-                m.volume.to_string(),
-                "must be between 0 and 1e12",
-            ));
+        match &self.market {
+            Market::Gbm(m) => m.validate(&invalid)?,
+            Market::Csv(c) => {
+                if c.files.is_empty() {
+                    return Err(invalid(
+                        "market.files",
+                        "[]".to_string(),
+                        "must name at least one file",
+                    ));
+                }
+            }
         }
         if !(self.account.cash.is_finite() && self.account.cash > 0.0)
             || Money::from_f64(self.account.cash).is_err()
@@ -310,43 +420,20 @@ impl Scenario {
         Ok(())
     }
 
-    /// The bar calendar.
-    pub fn calendar(&self) -> Result<Calendar, &'static str> {
-        let m = &self.market;
-        let start = Ts::parse(&m.start)
-            .map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
-        match m.bar {
-            BarInterval::Day => {
-                if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
-                    return Err("daily bars start on a date (YYYY-MM-DD)");
-                }
-                let (h, mi) = m
-                    .close_time
-                    .split_once(':')
-                    .and_then(|(h, mi)| Some((h.parse::<i64>().ok()?, mi.parse::<i64>().ok()?)))
-                    .filter(|&(h, mi)| (0..24).contains(&h) && (0..60).contains(&mi))
-                    .ok_or("close_time must be HH:MM (UTC)")?;
-                Ok(Calendar::Weekdays {
-                    first_day: start,
-                    close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE,
-                })
-            }
-            BarInterval::Minute => Ok(Calendar::Minutes {
-                first_close: Ts(start.0 + NANOS_PER_MINUTE),
-            }),
+    /// The synthetic market's parameters, if the market is synthetic.
+    pub fn gbm(&self) -> Option<&GbmSpec> {
+        match &self.market {
+            Market::Gbm(g) => Some(g),
+            Market::Csv(_) => None,
         }
     }
 
-    /// Symbol names, by id.
-    pub fn symbol_names(&self) -> Vec<String> {
-        let n = self.market.symbols as usize;
-        if n == 1 {
-            return vec![self.market.symbol_prefix.clone()];
+    /// The same, mutable.
+    pub fn gbm_mut(&mut self) -> Option<&mut GbmSpec> {
+        match &mut self.market {
+            Market::Gbm(g) => Some(g),
+            Market::Csv(_) => None,
         }
-        let width = (n - 1).to_string().len();
-        (0..n)
-            .map(|i| format!("{}{i:0width$}", self.market.symbol_prefix))
-            .collect()
     }
 
     /// Starting cash.
@@ -362,11 +449,6 @@ impl Scenario {
         }
     }
 
-    /// The time the run starts (its `run_started` event's time): the first bar's open.
-    pub fn start_time(&self) -> Ts {
-        Ts::parse(&self.market.start).expect("validated")
-    }
-
     /// The canonical TOML of this scenario, with the strategy table replaced by `strategy`
     /// (the validated form with defaults filled in).
     pub fn canonical(&self, strategy: toml::Table) -> String {
@@ -380,6 +462,40 @@ impl Scenario {
     pub fn market_canonical(&self) -> String {
         let table = toml::Table::try_from(&self.market).expect("a market always serialises");
         to_canonical_toml(&table)
+    }
+}
+
+/// A scenario document as parsed, for one kind of market table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario<M> {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    seed: u64,
+    market: M,
+    #[serde(default)]
+    account: AccountSpec,
+    #[serde(default)]
+    costs: CostSpec,
+    #[serde(default)]
+    execution: ExecutionSpec,
+    strategy: toml::Table,
+}
+
+impl<M> RawScenario<M> {
+    fn into_scenario(self, market: impl FnOnce(M) -> Market) -> Scenario {
+        Scenario {
+            name: self.name,
+            description: self.description,
+            seed: self.seed,
+            market: market(self.market),
+            account: self.account,
+            costs: self.costs,
+            execution: self.execution,
+            strategy: self.strategy,
+        }
     }
 }
 
@@ -405,7 +521,7 @@ mod tests {
     #[test]
     fn minimal_scenario_parses_with_defaults() {
         let s = Scenario::from_toml(MINIMAL, "t.toml").expect("valid");
-        assert_eq!(s.symbol_names(), ["SYN0", "SYN1"]);
+        assert_eq!(s.gbm().expect("synthetic").symbol_names(), ["SYN0", "SYN1"]);
         assert_eq!(s.account.cash, 1_000_000.0);
         let canonical = s.canonical(s.strategy.clone());
         let again = Scenario::from_toml(&canonical, "canonical").expect("canonical form parses");

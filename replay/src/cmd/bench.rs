@@ -8,7 +8,7 @@ use tape_scenarios::Scenario;
 
 use super::run::Fsync;
 use super::{human_bytes, human_count, now, EXIT_FINDING, EXIT_OK};
-use crate::drive::{replay_ledger, run_with_writer, threaded_market, ReplayVerdict};
+use crate::drive::{replay_ledger, run_with_writer, BarSource, ReplayVerdict};
 use crate::plan::RunPlan;
 use crate::progress::Progress;
 
@@ -40,7 +40,10 @@ pub fn peak_rss_bytes() -> Option<u64> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let base = builtin::find("bench").context("the bench scenario is built in")?;
     let mut scenario = Scenario::from_toml(base.toml, "built-in scenario 'bench'")?;
-    scenario.market.bars = args.bars.max(1);
+    scenario
+        .gbm_mut()
+        .context("the bench scenario is synthetic")?
+        .bars = args.bars.max(1);
     let plan = RunPlan::from_scenario(scenario, "built-in scenario 'bench'")?;
     let dir =
         tempfile::tempdir().context("cannot create a temporary directory for the bench ledgers")?;
@@ -56,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &plan,
         plan.core(),
         writer,
-        threaded_market(&plan)?,
+        plan.sources()?,
         &mut |b| progress.set(b),
         None,
     )?;
@@ -85,12 +88,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // 4. Engine only: the same market generated into memory first (untimed), so the timed
     //    run measures the core and the ledger writer alone — the figure to compare with
     //    engines benchmarked on loaded data. The ledger must be the same bytes.
-    let market: Vec<_> = plan.market().collect();
+    let market: Vec<_> = plan
+        .synthetic_market()
+        .context("the bench scenario is synthetic")?
+        .collect();
     let engine_path = dir.path().join("engine.tape");
-    let source = Box::new(market.clone().into_iter());
+    let source: BarSource = Box::new(
+        market
+            .clone()
+            .into_iter()
+            .map(|r| r.map_err(|never| match never {})),
+    );
     let started = now();
     let writer = LedgerWriter::create(&engine_path, &plan.header, fsync, true)?;
-    let engine = run_with_writer(&plan, plan.core(), writer, source, &mut |_| {}, None)?;
+    let engine = run_with_writer(&plan, plan.core(), writer, vec![source], &mut |_| {}, None)?;
     let engine_s = started.elapsed().as_secs_f64();
     let engine_same = engine.ledger.fingerprint == outcome.ledger.fingerprint;
 
@@ -100,12 +111,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("histogram bounds are valid")?;
     let latency_path = dir.path().join("latency.tape");
     let writer = LedgerWriter::create(&latency_path, &plan.header, fsync, true)?;
-    let source = Box::new(market.into_iter());
+    let source: BarSource = Box::new(
+        market
+            .into_iter()
+            .map(|r| r.map_err(|never| match never {})),
+    );
     run_with_writer(
         &plan,
         plan.core(),
         writer,
-        source,
+        vec![source],
         &mut |_| {},
         Some(&mut histogram),
     )?;

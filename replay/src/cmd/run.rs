@@ -8,6 +8,7 @@ use super::{human_bytes, human_count, now, EXIT_OK};
 use crate::drive::run_to_ledger;
 use crate::plan::RunPlan;
 use crate::progress::Progress;
+use tape_scenarios::loader::guard::{DataReport, Policy};
 
 /// Arguments of `tape run`.
 #[derive(Debug, clap::Args)]
@@ -115,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "elapsed_s": elapsed,
             "events_per_s": per_s(s.events),
             "bars_per_s": per_s(s.bars),
+            "data": plan.data.as_ref().map(|d| data_json(d.report())),
         });
         say!("{summary}");
     } else {
@@ -147,6 +149,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             human_count(per_s(s.bars) as u64)
         );
         say!("fingerprint   {fingerprint}");
+        if let Some(data) = &plan.data {
+            print_data_report(data.report());
+        }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The data guard's findings, in a few lines.
+fn print_data_report(report: &DataReport) {
+    say!(
+        "data          {} rows read, {} bars delivered, {} quarantined",
+        human_count(report.rows),
+        human_count(report.bars),
+        human_count(report.quarantined())
+    );
+    for (check, (policy, count)) in &report.counts {
+        say!(
+            "  {:<16} {:>8} ({})",
+            check.name(),
+            human_count(*count),
+            policy_word(*policy)
+        );
+    }
+    for finding in report.examples.iter().take(5) {
+        say!(
+            "  e.g. {}: {}: {}",
+            finding.check.name(),
+            finding.place,
+            finding.detail
+        );
+    }
+}
+
+fn policy_word(policy: Policy) -> &'static str {
+    match policy {
+        Policy::Reject => "rejected",
+        Policy::Quarantine => "quarantined",
+        Policy::Warn => "kept, warned",
+    }
+}
+
+fn data_json(report: &DataReport) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> = report
+        .counts
+        .iter()
+        .map(|(check, (policy, count))| {
+            (
+                check.name().to_string(),
+                serde_json::json!({ "policy": policy_word(*policy), "count": count }),
+            )
+        })
+        .collect();
+    serde_json::json!({ "rows": report.rows, "bars": report.bars, "quarantined": report.quarantined(), "checks": counts })
 }

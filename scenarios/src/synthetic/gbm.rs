@@ -20,7 +20,7 @@ use tape_engine::sequencer::TimedBar;
 use tape_engine::time::Ts;
 
 use crate::calendar::Calendar;
-use crate::scenario::MarketSpec;
+use crate::scenario::GbmSpec;
 
 struct Path {
     rng: SeededRng,
@@ -55,7 +55,7 @@ pub struct GbmMarket {
 
 impl GbmMarket {
     /// A market for `spec` on `calendar`, from the run seed.
-    pub fn new(spec: &MarketSpec, calendar: Calendar, seed: [u8; 32]) -> Self {
+    pub fn new(spec: &GbmSpec, calendar: Calendar, seed: [u8; 32]) -> Self {
         let dt = 1.0 / calendar.bars_per_year();
         let vol_step = spec.volatility * dt.sqrt();
         let [lo, hi] = spec.initial_price;
@@ -161,11 +161,11 @@ impl Iterator for GbmMarket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{BarInterval, MarketKind};
+    use crate::scenario::BarInterval;
 
-    fn spec(symbols: u32, bars: u64, bar: BarInterval) -> MarketSpec {
-        MarketSpec {
-            kind: MarketKind::Gbm,
+    fn spec(symbols: u32, bars: u64, bar: BarInterval) -> GbmSpec {
+        GbmSpec {
+            kind: crate::scenario::GbmKind::Gbm,
             symbols,
             symbol_prefix: "S".to_string(),
             start: "2020-01-01".to_string(),

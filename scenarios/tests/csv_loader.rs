@@ -1,0 +1,280 @@
+//! CSV loader and data guard, on real prices and on hand-made files.
+
+use std::path::Path;
+
+use tape_engine::sequencer::{Sequencer, TimedBar};
+use tape_scenarios::loader::csv::{CsvKind, CsvMarket, CsvSpec, TimeFormat};
+use tape_scenarios::loader::guard::{Check, GuardSpec, Policy};
+use tape_scenarios::loader::LoadError;
+
+fn spec(files: &[&str]) -> CsvSpec {
+    CsvSpec {
+        kind: CsvKind::Csv,
+        files: files.iter().map(|f| f.to_string()).collect(),
+        symbols: Vec::new(),
+        symbol_column: None,
+        time_column: None,
+        time_format: TimeFormat::Auto,
+        close_time: "21:00".to_string(),
+        start: None,
+        end: None,
+        adjust: false,
+        guard: GuardSpec::default(),
+    }
+}
+
+fn bars(market: &CsvMarket) -> Vec<TimedBar> {
+    Sequencer::new(market.sources())
+        .map(|r| r.expect("valid data"))
+        .collect()
+}
+
+#[test]
+fn real_stock_splits_are_flagged_as_splits_not_absurd_returns() {
+    let market = CsvMarket::open(&spec(&["builtin:stocks.csv.gz"]), Path::new("."))
+        .expect("the shipped data loads");
+    assert_eq!(market.symbols(), ["AAPL", "FB", "GOOG", "IBM", "MSFT"]);
+    let report = market.report();
+    assert_eq!(report.rows, 3_270 * 3 + 2_148 + 196);
+    assert_eq!(report.bars, report.rows, "warnings keep their bars");
+    // From the file's rows: AAPL 101.25 -> 55.63 on 2000-06-21 and 88.99 -> 44.86 on
+    // 2005-02-28, MSFT 48.30 -> 24.96 on 2003-02-18, each while the adjusted close rose.
+    let splits: Vec<&str> = report
+        .examples
+        .iter()
+        .filter(|f| f.check == Check::Split)
+        .map(|f| f.place.as_str())
+        .collect();
+    assert_eq!(splits.len(), 3, "{splits:?}");
+    for expected in [
+        "AAPL at 2000-06-21",
+        "AAPL at 2005-02-28",
+        "MSFT at 2003-02-18",
+    ] {
+        assert!(
+            splits.iter().any(|p| p.contains(expected)),
+            "{expected} in {splits:?}"
+        );
+    }
+    // AAPL's real crash of 2000-09-29 (53.50 -> 25.75; the adjusted close fell as much) is not
+    // a split.
+    let absurd: Vec<&str> = report
+        .examples
+        .iter()
+        .filter(|f| f.check == Check::AbsurdReturn)
+        .map(|f| f.place.as_str())
+        .collect();
+    assert_eq!(absurd.len(), 1);
+    assert!(absurd[0].contains("AAPL at 2000-09-29"), "{absurd:?}");
+}
+
+#[test]
+fn adjusted_prices_have_no_split_jumps() {
+    let mut s = spec(&["builtin:stocks.csv.gz"]);
+    s.adjust = true;
+    let market = CsvMarket::open(&s, Path::new(".")).expect("loads");
+    assert!(!market.report().counts.contains_key(&Check::Split));
+    let aapl: Vec<f64> = bars(&market)
+        .iter()
+        .filter(|b| b.bar.symbol.0 == 0)
+        .map(|b| b.bar.close.to_f64())
+        .collect();
+    assert!(
+        (aapl[0] - 4.186_662_8).abs() < 1e-6,
+        "the first adjusted close is the file's Adj Close"
+    );
+}
+
+const LONG: &str = "symbol,date,open,high,low,close,volume\n\
+BBB,2020-01-02,10,11,9,10.5,100\n\
+AAA,2020-01-02,20,21,19,20.5,200\n\
+AAA,2020-01-03,20.5,22,20,21,300\n\
+BBB,2020-01-03,10.5,10.8,10.1,10.2,150\n\
+AAA,2020-01-06,21,21.5,20.5,21.2,250\n";
+
+fn write_gz(path: &Path, text: &str) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).expect("create");
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("write");
+    gz.finish().expect("finish");
+}
+
+#[test]
+fn long_gzip_and_per_symbol_files_give_the_same_bars() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("long.csv"), LONG).expect("written");
+    write_gz(&dir.path().join("long.csv.gz"), LONG);
+    let per = |sym: &str| {
+        let rows: Vec<&str> = LONG
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with(sym))
+            .map(|l| l.split_once(',').expect("has symbol").1)
+            .collect();
+        format!("Date,Open,High,Low,Close,Volume\n{}\n", rows.join("\n"))
+    };
+    std::fs::write(dir.path().join("AAA.csv"), per("AAA")).expect("written");
+    std::fs::write(dir.path().join("BBB.csv"), per("BBB")).expect("written");
+
+    let long = bars(&CsvMarket::open(&spec(&["long.csv"]), dir.path()).expect("long"));
+    let gz = bars(&CsvMarket::open(&spec(&["long.csv.gz"]), dir.path()).expect("gzip"));
+    let split = CsvMarket::open(&spec(&["BBB.csv", "AAA.csv"]), dir.path()).expect("per symbol");
+    assert_eq!(
+        split.symbols(),
+        ["AAA", "BBB"],
+        "symbol ids follow names, not file order"
+    );
+    let split = bars(&split);
+    assert_eq!(long.len(), 5);
+    assert_eq!(long, gz);
+    assert_eq!(long, split);
+    // Time order, then symbol order at equal times.
+    let order: Vec<(i64, u32)> = long.iter().map(|b| (b.ts.0, b.bar.symbol.0)).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+    assert_eq!(long[0].ts.to_string(), "2020-01-02T21:00:00Z");
+}
+
+#[test]
+fn epoch_and_datetime_times_are_recognised() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rows = |t1: &str, t2: &str| {
+        format!("time,open,high,low,close,volume\n{t1},1,1,1,1,1\n{t2},1,1,1,1,1\n")
+    };
+    // 2020-01-02T21:00:00Z = 1577998800 s.
+    std::fs::write(dir.path().join("S.csv"), rows("1577998800", "1578085200")).expect("written");
+    std::fs::write(
+        dir.path().join("M.csv"),
+        rows("1577998800000", "1578085200000"),
+    )
+    .expect("written");
+    std::fs::write(
+        dir.path().join("N.csv"),
+        rows("1577998800000000000", "1578085200000000000"),
+    )
+    .expect("written");
+    std::fs::write(
+        dir.path().join("D.csv"),
+        rows("2020-01-02T21:00:00Z", "2020-01-03 21:00:00"),
+    )
+    .expect("written");
+    let times = |f: &str| -> Vec<String> {
+        bars(&CsvMarket::open(&spec(&[f]), dir.path()).expect(f))
+            .iter()
+            .map(|b| b.ts.to_string())
+            .collect()
+    };
+    let expected = ["2020-01-02T21:00:00Z", "2020-01-03T21:00:00Z"];
+    for f in ["S.csv", "M.csv", "N.csv", "D.csv"] {
+        assert_eq!(times(f), expected, "{f}");
+    }
+}
+
+/// One bad row among good ones, checked under `reject` and under `quarantine`.
+fn guard_case(bad_row: &str, check: Check) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!("date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n{bad_row}\n2020-01-07,10,11,9,10,5\n");
+    std::fs::write(dir.path().join("X.csv"), &text).expect("written");
+    let err = CsvMarket::open(&spec(&["X.csv"]), dir.path()).expect_err("rejected");
+    let message = err.to_string();
+    assert!(
+        matches!(err, LoadError::Rejected { row: 3, .. }),
+        "{check:?}: {message}"
+    );
+    assert!(
+        message.contains("X.csv, row 3") && message.contains(check.name()),
+        "{message}"
+    );
+
+    let mut s = spec(&["X.csv"]);
+    s.guard = GuardSpec {
+        invalid_price: Policy::Quarantine,
+        inconsistent_bar: Policy::Quarantine,
+        negative_volume: Policy::Quarantine,
+        out_of_order: Policy::Quarantine,
+        absurd_return: Policy::Quarantine,
+        ..GuardSpec::default()
+    };
+    let market = CsvMarket::open(&s, dir.path()).expect("quarantined, not rejected");
+    assert_eq!(
+        market.report().counts.get(&check),
+        Some(&(Policy::Quarantine, 1)),
+        "{check:?}"
+    );
+    assert_eq!(
+        bars(&market).len(),
+        2,
+        "{check:?}: the bad bar is dropped, nothing is filled in"
+    );
+}
+
+#[test]
+fn every_guard_check_rejects_or_quarantines_with_file_and_row() {
+    guard_case("2020-01-03,NaN,11,9,10,5", Check::InvalidPrice);
+    guard_case("2020-01-03,10,11,9,-1,5", Check::InvalidPrice);
+    guard_case("2020-01-03,10,9,11,10,5", Check::InconsistentBar);
+    guard_case("2020-01-03,12,11,9,10,5", Check::InconsistentBar);
+    guard_case("2020-01-03,10,11,9,10,-5", Check::NegativeVolume);
+    guard_case("2020-01-02,10,11,9,10,5", Check::OutOfOrder);
+    guard_case("2020-01-01,10,11,9,10,5", Check::OutOfOrder);
+}
+
+#[test]
+fn an_absurd_return_is_warned_by_default_and_can_be_rejected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("X.csv"),
+        "date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n2020-01-03,30,31,29,30,5\n",
+    )
+    .expect("written");
+    let market = CsvMarket::open(&spec(&["X.csv"]), dir.path()).expect("warned");
+    assert_eq!(
+        market.report().counts.get(&Check::AbsurdReturn),
+        Some(&(Policy::Warn, 1))
+    );
+    assert_eq!(bars(&market).len(), 2);
+    let mut s = spec(&["X.csv"]);
+    s.guard.absurd_return = Policy::Reject;
+    let err = CsvMarket::open(&s, dir.path())
+        .expect_err("rejected")
+        .to_string();
+    assert!(err.contains("row 3") && err.contains("+200.0%"), "{err}");
+}
+
+#[test]
+fn unusable_files_get_clear_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("nohigh.csv"),
+        "date,open,low,close,volume\n2020-01-02,1,1,1,1\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.path().join("text.csv"),
+        "date,open,high,low,close,volume\n2020-01-02,one,1,1,1,1\n",
+    )
+    .expect("written");
+    let e = CsvMarket::open(&spec(&["missing.csv"]), dir.path())
+        .expect_err("missing")
+        .to_string();
+    assert!(
+        e.contains("missing.csv") && e.contains("no such file"),
+        "{e}"
+    );
+    let e = CsvMarket::open(&spec(&["nohigh.csv"]), dir.path())
+        .expect_err("no high")
+        .to_string();
+    assert!(
+        e.contains("nohigh.csv") && e.contains("no high column"),
+        "{e}"
+    );
+    let e = CsvMarket::open(&spec(&["text.csv"]), dir.path())
+        .expect_err("not a number")
+        .to_string();
+    assert!(
+        e.contains("text.csv, row 2") && e.contains("'one' is not a number"),
+        "{e}"
+    );
+}
