@@ -103,6 +103,49 @@ pub struct GbmSpec {
     /// Mean volume per bar, in units.
     #[serde(default = "default_volume")]
     pub volume: f64,
+    /// Market-wide volatility regimes: a Markov chain stepped once per bar time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regimes: Option<RegimeSpec>,
+    /// Probability per bar and symbol of a price jump (0 = none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jump_probability: f64,
+    /// Mean of a jump's log size (−0.1 ≈ a 10% drop).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jump_mean: f64,
+    /// Standard deviation of a jump's log size.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jump_volatility: f64,
+    /// Probability per bar and symbol that trading halts (0 = never).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub halt_probability: f64,
+    /// Bars a halt lasts; they are missing, never padded.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub halt_bars: u32,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+
+/// `[market.regimes]`: states with their own drift and volatility, and a transition matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeSpec {
+    /// A name per state, e.g. `["calm", "turbulent", "crisis"]`.
+    pub names: Vec<String>,
+    /// Annual drift per state (replaces `drift`).
+    pub drift: Vec<f64>,
+    /// Annual volatility per state (replaces `volatility`).
+    pub volatility: Vec<f64>,
+    /// `transition[i][j]`: probability per bar time of moving from state `i` to `j`; rows sum to 1.
+    pub transition: Vec<Vec<f64>>,
+    /// The state at the first bar (an index into `names`).
+    #[serde(default)]
+    pub start: usize,
 }
 
 impl GbmSpec {
@@ -168,6 +211,76 @@ impl GbmSpec {
                 m.volume.to_string(),
                 "must be between 0 and 1e12",
             ));
+        }
+        for (key, p) in [
+            ("market.jump_probability", m.jump_probability),
+            ("market.halt_probability", m.halt_probability),
+        ] {
+            if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                return Err(invalid(
+                    key,
+                    p.to_string(),
+                    "must be a probability between 0 and 1",
+                ));
+            }
+        }
+        if !(m.jump_mean.is_finite()
+            && m.jump_mean.abs() <= 5.0
+            && m.jump_volatility.is_finite()
+            && (0.0..=5.0).contains(&m.jump_volatility))
+        {
+            return Err(invalid(
+                "market.jump_mean",
+                format!("{} / {}", m.jump_mean, m.jump_volatility),
+                "jump_mean must be within ±5 and jump_volatility within 0..5 (log size)",
+            ));
+        }
+        if m.halt_probability > 0.0 && m.halt_bars == 0 {
+            return Err(invalid(
+                "market.halt_bars",
+                "0".to_string(),
+                "must be at least 1 when halt_probability is set",
+            ));
+        }
+        if let Some(r) = &m.regimes {
+            let n = r.names.len();
+            if n == 0
+                || r.drift.len() != n
+                || r.volatility.len() != n
+                || r.transition.len() != n
+                || r.transition.iter().any(|row| row.len() != n)
+            {
+                return Err(invalid("market.regimes", format!("{n} names"), "names, drift, volatility and every transition row must have one entry per state"));
+            }
+            if r.start >= n {
+                return Err(invalid(
+                    "market.regimes.start",
+                    r.start.to_string(),
+                    "must index a state",
+                ));
+            }
+            if r.volatility
+                .iter()
+                .chain(&r.drift)
+                .any(|v| !v.is_finite() || v.abs() > 5.0)
+                || r.volatility.iter().any(|v| *v < 0.0)
+            {
+                return Err(invalid(
+                    "market.regimes",
+                    "drift/volatility".to_string(),
+                    "each must be finite, within ±5, volatility not negative",
+                ));
+            }
+            for row in &r.transition {
+                let sum: f64 = row.iter().sum();
+                if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (sum - 1.0).abs() > 1e-9 {
+                    return Err(invalid(
+                        "market.regimes.transition",
+                        format!("{row:?}"),
+                        "each row must hold probabilities summing to 1",
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -7,6 +7,13 @@
 //! - `volume = mean × (0.5 + u₄)`, whole units.
 //!
 //! Every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
+//! Options, each off by default (and then drawing nothing, so a market without them keeps its
+//! streams): market-wide volatility **regimes** (a Markov chain over states with their own
+//! drift and volatility, stepped once per bar time from stream 0), **jumps** (with probability
+//! `jump_probability` a bar's log return gains `jump_mean + jump_volatility × z`), and trading
+//! **halts** (with probability `halt_probability` a symbol's next `halt_bars` bars are
+//! missing; its path moves on, so trading resumes with a gap).
+//!
 //! Symbol `i` draws from ChaCha stream `i + 1` of the run seed, so symbols are independent
 //! and adding one never changes another. Normals come in polar-method pairs; the uniforms
 //! `u₁…u₄` take 32 bits each, two per word.
@@ -26,6 +33,8 @@ struct Path {
     rng: SeededRng,
     close: f64,
     spare_normal: Option<f64>,
+    /// Bars left in a trading halt (its bars are generated, then not delivered).
+    halted: u32,
 }
 
 impl Path {
@@ -39,14 +48,31 @@ impl Path {
     }
 }
 
+/// The per-bar drift and volatility steps of one regime.
+#[derive(Clone, Copy, Debug)]
+struct Steps {
+    drift: f64,
+    vol: f64,
+}
+
+/// The market-wide regime chain, stepped once per bar time from stream 0 of the seed.
+struct Regimes {
+    rng: SeededRng,
+    steps: Vec<Steps>,
+    transition: Vec<Vec<f64>>,
+    state: usize,
+}
+
 /// A seeded GBM market: an iterator of bars in time order, symbols in id order at each time.
 pub struct GbmMarket {
     paths: Vec<Path>,
     times: Box<dyn Iterator<Item = Ts> + Send>,
     now: Option<Ts>,
     next_symbol: usize,
-    drift_step: f64,
-    vol_step: f64,
+    steps: Steps,
+    regimes: Option<Regimes>,
+    jump: (f64, f64, f64),
+    halt: (f64, u32),
     tick_raw: i64,
     volume_mean: f64,
     /// After this time, draw from another seed: a different future on the same past.
@@ -57,7 +83,10 @@ impl GbmMarket {
     /// A market for `spec` on `calendar`, from the run seed.
     pub fn new(spec: &GbmSpec, calendar: Calendar, seed: [u8; 32]) -> Self {
         let dt = 1.0 / calendar.bars_per_year();
-        let vol_step = spec.volatility * dt.sqrt();
+        let steps = |drift: f64, vol: f64| Steps {
+            drift: (drift - 0.5 * vol * vol) * dt,
+            vol: vol * dt.sqrt(),
+        };
         let [lo, hi] = spec.initial_price;
         let paths = (0..spec.symbols as u64)
             .map(|i| {
@@ -67,6 +96,7 @@ impl GbmMarket {
                     rng,
                     close,
                     spare_normal: None,
+                    halted: 0,
                 }
             })
             .collect();
@@ -75,8 +105,20 @@ impl GbmMarket {
             times: Box::new(calendar.times(spec.bars)),
             now: None,
             next_symbol: 0,
-            drift_step: (spec.drift - 0.5 * spec.volatility * spec.volatility) * dt,
-            vol_step,
+            steps: steps(spec.drift, spec.volatility),
+            regimes: spec.regimes.as_ref().map(|r| Regimes {
+                rng: SeededRng::new(seed, 0),
+                steps: r
+                    .drift
+                    .iter()
+                    .zip(&r.volatility)
+                    .map(|(&d, &v)| steps(d, v))
+                    .collect(),
+                transition: r.transition.clone(),
+                state: r.start,
+            }),
+            jump: (spec.jump_probability, spec.jump_mean, spec.jump_volatility),
+            halt: (spec.halt_probability, spec.halt_bars),
             tick_raw: ((spec.tick_size * PRICE_SCALE as f64).round() as i64).max(1),
             volume_mean: spec.volume,
             fork: None,
@@ -97,13 +139,50 @@ impl GbmMarket {
         Price::from_raw(ticks * self.tick_raw).expect("at least one tick is positive")
     }
 
+    /// The regime in force at the current bar time, if the market has regimes.
+    pub fn regime(&self) -> Option<usize> {
+        self.regimes.as_ref().map(|r| r.state)
+    }
+
+    /// Moves the regime chain one bar time on (the first bar time keeps the start state).
+    fn step_regime(&mut self, first: bool) {
+        if let Some(r) = &mut self.regimes {
+            if !first {
+                let u = r.rng.unit();
+                let row = &r.transition[r.state];
+                let mut cumulative = 0.0;
+                let mut next = row.len() - 1;
+                for (j, p) in row.iter().enumerate() {
+                    cumulative += p;
+                    if u < cumulative {
+                        next = j;
+                        break;
+                    }
+                }
+                r.state = next;
+            }
+            self.steps = r.steps[r.state];
+        }
+    }
+
     fn bar(&mut self, symbol: usize) -> Bar {
-        let (drift_step, vol_step, volume_mean) =
-            (self.drift_step, self.vol_step, self.volume_mean);
+        let (
+            Steps {
+                drift: drift_step,
+                vol: vol_step,
+            },
+            volume_mean,
+        ) = (self.steps, self.volume_mean);
+        let (jump_p, jump_mean, jump_vol) = self.jump;
         let path = &mut self.paths[symbol];
         let prev = path.close;
         let z = path.normal();
-        let close = prev * libm::exp(drift_step + vol_step * z);
+        let mut log_return = drift_step + vol_step * z;
+        // Extra draws only when jumps are on, so a market without them keeps its streams.
+        if jump_p > 0.0 && path.rng.unit() < jump_p {
+            log_return += jump_mean + jump_vol * path.normal();
+        }
+        let close = prev * libm::exp(log_return);
         let (u1, u2) = path.rng.unit_pair();
         let (u3, u4) = path.rng.unit_pair();
         let open = prev * (1.0 + 0.2 * vol_step * (2.0 * u1 - 1.0));
@@ -134,27 +213,43 @@ impl Iterator for GbmMarket {
     type Item = Result<TimedBar, Infallible>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.now.is_none() || self.next_symbol == self.paths.len() {
-            let now = self.times.next()?;
-            self.now = Some(now);
-            self.next_symbol = 0;
-            if let Some((cut, seed)) = self.fork {
-                if now > cut {
-                    for (i, path) in self.paths.iter_mut().enumerate() {
-                        path.rng = SeededRng::new(seed, i as u64 + 1);
-                        path.spare_normal = None;
+        loop {
+            if self.now.is_none() || self.next_symbol == self.paths.len() {
+                let first = self.now.is_none();
+                let now = self.times.next()?;
+                self.now = Some(now);
+                self.next_symbol = 0;
+                if let Some((cut, seed)) = self.fork {
+                    if now > cut {
+                        for (i, path) in self.paths.iter_mut().enumerate() {
+                            path.rng = SeededRng::new(seed, i as u64 + 1);
+                            path.spare_normal = None;
+                        }
+                        if let Some(r) = &mut self.regimes {
+                            r.rng = SeededRng::new(seed, 0);
+                        }
+                        self.fork = None;
                     }
-                    self.fork = None;
                 }
+                self.step_regime(first);
             }
+            let symbol = self.next_symbol;
+            self.next_symbol += 1;
+            let ts = self.now.expect("set above");
+            let bar = self.bar(symbol);
+            // A halt: the path moves on (so trading resumes with a gap), its bars are missing.
+            let (halt_p, halt_bars) = self.halt;
+            let path = &mut self.paths[symbol];
+            if path.halted > 0 {
+                path.halted -= 1;
+                continue;
+            }
+            if halt_p > 0.0 && path.rng.unit() < halt_p {
+                path.halted = halt_bars - 1;
+                continue;
+            }
+            return Some(Ok(TimedBar { ts, bar }));
         }
-        let symbol = self.next_symbol;
-        self.next_symbol += 1;
-        let ts = self.now.expect("set above");
-        Some(Ok(TimedBar {
-            ts,
-            bar: self.bar(symbol),
-        }))
     }
 }
 
@@ -177,6 +272,12 @@ mod tests {
             initial_price: [50.0, 150.0],
             tick_size: 0.01,
             volume: 1e6,
+            regimes: None,
+            jump_probability: 0.0,
+            jump_mean: 0.0,
+            jump_volatility: 0.0,
+            halt_probability: 0.0,
+            halt_bars: 0,
         }
     }
 
@@ -223,6 +324,125 @@ mod tests {
             base.iter().zip(&forked).any(|(a, b)| a.ts > cut && a != b),
             "the future differs"
         );
+    }
+
+    fn daily_calendar() -> Calendar {
+        Calendar::Weekdays {
+            first_day: Ts::from_date(2020, 1, 1),
+            close_offset_ns: 0,
+        }
+    }
+
+    fn log_returns(bars: &[TimedBar]) -> Vec<f64> {
+        bars.windows(2)
+            .map(|w| libm::log(w[1].bar.close.to_f64() / w[0].bar.close.to_f64()))
+            .collect()
+    }
+
+    /// The regime chain stays in a state with the probability on its transition matrix's
+    /// diagonal (checked within 4 standard errors), and each state has its own volatility.
+    #[test]
+    fn regimes_persist_as_their_transition_matrix_says() {
+        let mut s = spec(1, 60_000, BarInterval::Day);
+        s.tick_size = 1e-6;
+        s.regimes = Some(crate::scenario::RegimeSpec {
+            names: vec!["calm".into(), "crisis".into()],
+            drift: vec![0.05, -0.2],
+            volatility: vec![0.1, 0.6],
+            transition: vec![vec![0.98, 0.02], vec![0.1, 0.9]],
+            start: 0,
+        });
+        let mut market = GbmMarket::new(&s, daily_calendar(), tape_engine::rng::seed_from_u64(5));
+        let mut states = Vec::new();
+        let mut bars = Vec::new();
+        while let Some(b) = market.next() {
+            states.push(market.regime().expect("has regimes"));
+            bars.push(b.expect("infallible"));
+        }
+        for (state, p) in [(0usize, 0.98f64), (1, 0.9)] {
+            let from: Vec<usize> = states
+                .windows(2)
+                .filter(|w| w[0] == state)
+                .map(|w| w[1])
+                .collect();
+            let stayed = from.iter().filter(|&&n| n == state).count() as f64 / from.len() as f64;
+            let se = (p * (1.0 - p) / from.len() as f64).sqrt();
+            assert!(
+                (stayed - p).abs() < 4.0 * se,
+                "state {state}: stayed {stayed}, expected {p} ± {se}"
+            );
+        }
+        let rets = log_returns(&bars);
+        let vol_in = |state: usize| {
+            let r: Vec<f64> = rets
+                .iter()
+                .zip(&states[1..])
+                .filter(|(_, &s)| s == state)
+                .map(|(r, _)| *r)
+                .collect();
+            let mean = r.iter().sum::<f64>() / r.len() as f64;
+            (r.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / r.len() as f64 * 260.89)
+                .sqrt()
+        };
+        assert!(
+            (vol_in(0) - 0.1).abs() < 0.02,
+            "calm volatility {}",
+            vol_in(0)
+        );
+        assert!(
+            (vol_in(1) - 0.6).abs() < 0.08,
+            "crisis volatility {}",
+            vol_in(1)
+        );
+    }
+
+    #[test]
+    fn jumps_fatten_the_tails() {
+        let kurtosis = |jump_probability: f64| {
+            let mut s = spec(1, 50_000, BarInterval::Day);
+            s.tick_size = 1e-6;
+            s.jump_probability = jump_probability;
+            s.jump_mean = -0.05;
+            s.jump_volatility = 0.05;
+            let bars: Vec<TimedBar> =
+                GbmMarket::new(&s, daily_calendar(), tape_engine::rng::seed_from_u64(9))
+                    .map(|r| r.expect("infallible"))
+                    .collect();
+            let r = log_returns(&bars);
+            let n = r.len() as f64;
+            let mean = r.iter().sum::<f64>() / n;
+            let var = r.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+            r.iter()
+                .map(|x| (x - mean) * (x - mean) * (x - mean) * (x - mean))
+                .sum::<f64>()
+                / n
+                / (var * var)
+        };
+        let (plain, jumpy) = (kurtosis(0.0), kurtosis(0.02));
+        assert!(
+            (plain - 3.0).abs() < 0.2,
+            "GBM log returns are normal: kurtosis {plain}"
+        );
+        assert!(jumpy > 5.0, "2% jump days give fat tails: kurtosis {jumpy}");
+    }
+
+    #[test]
+    fn halts_leave_bars_missing_never_padded() {
+        let mut s = spec(2, 20_000, BarInterval::Day);
+        s.halt_probability = 0.002;
+        s.halt_bars = 5;
+        let bars: Vec<TimedBar> =
+            GbmMarket::new(&s, daily_calendar(), tape_engine::rng::seed_from_u64(4))
+                .map(|r| r.expect("infallible"))
+                .collect();
+        let missing = 2 * 20_000 - bars.len();
+        // Each halt hides 5 bars; about 0.002 × 20 000 × 2 / (1 + 0.002 × 4) ≈ 79 halts start.
+        let halts = missing as f64 / 5.0;
+        assert!((halts - 79.4).abs() < 4.0 * 79.4f64.sqrt(), "{halts} halts");
+        // No time repeats for a symbol and none is invented: every bar time is on the calendar.
+        let times: std::collections::BTreeSet<i64> =
+            daily_calendar().times(20_000).map(|t| t.0).collect();
+        assert!(bars.iter().all(|b| times.contains(&b.ts.0)));
     }
 
     #[test]
