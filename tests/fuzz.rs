@@ -36,7 +36,7 @@ fn a_strategy_reading_tomorrows_close_is_caught_with_its_causal_chain() {
             None => market.map(|r| r.expect("infallible")).collect(),
         };
         let strategy = PeekingStrategy::new(&market, plan.header.symbols.len());
-        let source: BarSource = Box::new(market.into_iter().map(Ok));
+        let source: BarSource = Box::new(market.into_iter().map(|b| Ok(b.into())));
         (plan.core_with_strategy(Box::new(strategy)), source)
     };
     let report = fuzz(&plan, &leaky, 50, 1, &mut |_| {}).expect("runs");

@@ -1,4 +1,6 @@
-//! Golden ledger: `golden/small-v1.tape` pins the bytes of format version 1.
+//! Golden ledgers pin the bytes of each format version this build reads:
+//! `golden/small-v1.tape` (version 1: every kind it has) and `golden/notes-v2.tape` (version
+//! 2, which added the data guard's `data_quarantined` and `data_warning`).
 //!
 //! Two separate promises are checked:
 //! - **Format**: every frame of the checked-in ledger decodes and re-encodes to the same
@@ -11,7 +13,9 @@
 //!   change is intended, regenerate the file in the same commit and say why in its message.
 
 use tape_engine::ledger::frame::{decode_event, encode_event};
-use tape_engine::ledger::{fingerprint_hex, FsyncPolicy, LedgerReader, FORMAT_VERSION};
+use tape_engine::ledger::{
+    fingerprint_hex, FsyncPolicy, LedgerReader, FORMAT_VERSION, MIN_FORMAT_VERSION,
+};
 use tape_replay::drive::run_to_ledger;
 use tape_replay::plan::RunPlan;
 use tape_tests::{scratch, workspace_root};
@@ -22,12 +26,73 @@ fn golden_path() -> std::path::PathBuf {
     workspace_root().join("tests/golden/small-v1.tape")
 }
 
+const NOTES_FINGERPRINT: &str = "3cc8ac0dbe3f8ec918fee060e971d2c8d61d191a93b2cdd8637955ff0a522d37";
+
+fn notes_path() -> std::path::PathBuf {
+    workspace_root().join("tests/golden/notes-v2.tape")
+}
+
+#[test]
+fn every_format_version_this_build_reads_has_a_golden_ledger() {
+    assert_eq!(
+        (MIN_FORMAT_VERSION, FORMAT_VERSION),
+        (1, 2),
+        "a new format version needs its own golden ledger beside these"
+    );
+    let v1 = LedgerReader::open(&golden_path()).expect("v1 golden opens");
+    assert_eq!(v1.header().format_version, 1);
+    let v2 = LedgerReader::open(&notes_path()).expect("v2 golden opens");
+    assert_eq!(v2.header().format_version, 2);
+    let summary = v2.verify_to_end().expect("v2 golden verifies");
+    assert_eq!(fingerprint_hex(&summary.fingerprint), NOTES_FINGERPRINT);
+}
+
+#[test]
+fn the_v2_golden_re_encodes_replays_and_reruns_to_the_same_bytes() {
+    let mut reader = LedgerReader::open(&notes_path()).expect("opens");
+    let salt = reader.header().salt;
+    let recorded = reader.header().clone();
+    let mut kinds = std::collections::BTreeSet::new();
+    while let Some(frame) = reader.next_event().expect("reads") {
+        let event = decode_event(frame.bytes).expect("decodes");
+        let mut again = Vec::new();
+        encode_event(&event, salt, &mut again);
+        assert_eq!(
+            again, frame.bytes,
+            "event {} re-encodes differently",
+            frame.header.seq
+        );
+        kinds.insert(event.body.kind());
+    }
+    assert!(kinds.contains(&tape_engine::event::EventKind::DataQuarantined));
+    assert!(kinds.contains(&tape_engine::event::EventKind::DataWarning));
+    // Replay takes the bars and the notes from the ledger: the CSV file is not needed.
+    let verdict = tape_replay::drive::replay_ledger(&notes_path(), &mut |_| {}).expect("replays");
+    assert!(
+        matches!(verdict, tape_replay::drive::ReplayVerdict::Identical(_)),
+        "{verdict:?}"
+    );
+    // And the scenario beside it (with its CSV) still writes the very same file.
+    let mut plan = RunPlan::load(
+        workspace_root()
+            .join("tests/golden/notes.toml")
+            .to_str()
+            .expect("utf-8"),
+        None,
+    )
+    .expect("the golden scenario loads");
+    plan.header = plan.header.with_engine_version(&recorded.engine_version);
+    let dir = scratch();
+    let path = dir.path().join("again.tape");
+    run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("runs");
+    assert!(
+        std::fs::read(&path).expect("written") == std::fs::read(notes_path()).expect("golden"),
+        "the rerun differs"
+    );
+}
+
 #[test]
 fn golden_ledger_is_format_version_1_and_verifies_with_its_fingerprint() {
-    assert_eq!(
-        FORMAT_VERSION, 1,
-        "a new format version needs its own golden ledger beside small-v1.tape"
-    );
     let summary = LedgerReader::open(&golden_path())
         .expect("golden opens")
         .verify_to_end()
@@ -51,10 +116,14 @@ fn every_golden_frame_re_encodes_to_the_same_bytes() {
         );
         kinds.insert(event.body.kind());
     }
+    let v1_kinds = tape_engine::event::EventKind::ALL
+        .iter()
+        .filter(|k| k.since_version() == 1)
+        .count();
     assert_eq!(
         kinds.len(),
-        tape_engine::event::EventKind::ALL.len(),
-        "the golden ledger holds every event kind: {kinds:?}"
+        v1_kinds,
+        "the v1 golden ledger holds every kind of version 1: {kinds:?}"
     );
 }
 

@@ -27,7 +27,7 @@ fn ledger(c: &mut Criterion) {
     let market: Vec<_> = plan
         .synthetic_market()
         .expect("the bench scenario is synthetic")
-        .map(|r| r.map_err(|never| match never {}))
+        .map(|r| r.map(Into::into).map_err(|never| match never {}))
         .collect();
     group.bench_function("engine_1m_bars_from_memory", |b| {
         b.iter(|| {

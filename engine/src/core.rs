@@ -21,7 +21,7 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, Causes, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected,
+    Bar, Causes, DataNote, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected,
     OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal,
     SymbolId, Target, TimeInForce,
 };
@@ -57,6 +57,16 @@ pub enum Input {
         ts: Ts,
         /// The bar.
         bar: Bar,
+    },
+    /// The data guard's note on a bar at `ts`: quarantined (the bar never comes) or a
+    /// warning (the bar follows as an ordinary input).
+    Data {
+        /// The bar's time.
+        ts: Ts,
+        /// Quarantined rather than warned.
+        quarantined: bool,
+        /// What was found.
+        note: DataNote,
     },
 }
 
@@ -139,6 +149,8 @@ pub struct Core {
     fills: Vec<ComputedFill>,
     cancels: Vec<(SymbolId, WorkingOrder)>,
     slices_since_snapshot: u32,
+    /// The time of the last closed slice: no bar may arrive at or before it.
+    closed_through: Option<Ts>,
     stats: RunStats,
 }
 
@@ -173,6 +185,7 @@ impl Core {
             fills: Vec::new(),
             cancels: Vec::new(),
             slices_since_snapshot: 0,
+            closed_through: None,
             stats: RunStats {
                 equity: config.initial_cash,
                 peak_equity: config.initial_cash,
@@ -224,7 +237,43 @@ impl Core {
         }
         match input {
             Input::Bar { ts, bar } => self.on_bar(ts, bar),
+            Input::Data {
+                ts,
+                quarantined,
+                note,
+            } => self.on_data(ts, quarantined, note),
         }
+    }
+
+    /// Records a data-guard note. It opens no slice (a quarantined bar never arrives), but a
+    /// later time closes the open one first, as a bar would.
+    fn on_data(&mut self, ts: Ts, quarantined: bool, note: DataNote) -> Result<(), StepError> {
+        if note.symbol.0 as usize >= self.latest.len() {
+            return Err(StepError::UnknownSymbol {
+                symbol: note.symbol.0,
+                count: self.latest.len(),
+            });
+        }
+        match self.open_slice {
+            Some(open) if ts > open => self.close_slice()?,
+            Some(open) if ts < open => return Err(StepError::OutOfOrder { ts, latest: open }),
+            Some(_) => {}
+            None if ts < self.latest_ts || self.closed_through.is_some_and(|c| ts <= c) => {
+                return Err(StepError::OutOfOrder {
+                    ts,
+                    latest: self.latest_ts,
+                })
+            }
+            None => {}
+        }
+        self.latest_ts = ts;
+        let body = if quarantined {
+            EventBody::DataQuarantined(note)
+        } else {
+            EventBody::DataWarning(note)
+        };
+        self.emit(ts, Causes::NONE, body);
+        Ok(())
     }
 
     fn on_bar(&mut self, ts: Ts, bar: Bar) -> Result<(), StepError> {
@@ -239,7 +288,7 @@ impl Core {
             Some(open) if ts > open => self.close_slice()?,
             Some(open) if ts < open => return Err(StepError::OutOfOrder { ts, latest: open }),
             Some(_) => {}
-            None if ts < self.latest_ts || (ts == self.latest_ts && self.stats.bars > 0) => {
+            None if ts < self.latest_ts || self.closed_through.is_some_and(|c| ts <= c) => {
                 return Err(StepError::OutOfOrder {
                     ts,
                     latest: self.latest_ts,
@@ -280,6 +329,7 @@ impl Core {
         let Some(ts) = self.open_slice.take() else {
             return Ok(());
         };
+        self.closed_through = Some(ts);
         self.updated.sort_unstable();
         let mut decisions = std::mem::take(&mut self.decisions);
         decisions.clear();

@@ -7,7 +7,7 @@
 //! A source must deliver bars in non-decreasing `ts`; the sequencer buffers one timestamp's
 //! group per source (bounded by the number of symbols), never a whole source.
 
-use crate::event::Bar;
+use crate::event::{Bar, DataNote, SymbolId};
 use crate::time::Ts;
 
 /// A bar with the time it closed.
@@ -17,6 +17,57 @@ pub struct TimedBar {
     pub ts: Ts,
     /// The bar.
     pub bar: Bar,
+}
+
+/// What a source delivers: a bar, or the data guard's note on one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourcedInput {
+    /// A bar.
+    Bar(Bar),
+    /// A note from the data guard: quarantined (the bar is dropped) or a warning (the bar
+    /// follows).
+    Data {
+        /// Dropped rather than kept.
+        quarantined: bool,
+        /// What was found.
+        note: DataNote,
+    },
+}
+
+/// An input with the time it became known: what the sequencer orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedInput {
+    /// When it became known.
+    pub ts: Ts,
+    /// What it is.
+    pub input: SourcedInput,
+}
+
+impl TimedInput {
+    /// The symbol it is about.
+    pub fn symbol(&self) -> SymbolId {
+        match &self.input {
+            SourcedInput::Bar(b) => b.symbol,
+            SourcedInput::Data { note, .. } => note.symbol,
+        }
+    }
+
+    /// The bar, if it is one.
+    pub fn bar(&self) -> Option<&Bar> {
+        match &self.input {
+            SourcedInput::Bar(b) => Some(b),
+            SourcedInput::Data { .. } => None,
+        }
+    }
+}
+
+impl From<TimedBar> for TimedInput {
+    fn from(t: TimedBar) -> Self {
+        Self {
+            ts: t.ts,
+            input: SourcedInput::Bar(t.bar),
+        }
+    }
 }
 
 /// Why the sequencer stopped.
@@ -36,14 +87,14 @@ pub enum SequencerError<E: std::error::Error + 'static> {
     },
 }
 
-type Source<'a, E> = Box<dyn Iterator<Item = Result<TimedBar, E>> + Send + 'a>;
+type Source<'a, E> = Box<dyn Iterator<Item = Result<TimedInput, E>> + Send + 'a>;
 
 struct Lane<'a, E> {
     source: Source<'a, E>,
     /// The next bar with a later ts than `group`, read ahead.
-    lookahead: Option<TimedBar>,
+    lookahead: Option<TimedInput>,
     /// Bars of the lane's current timestamp, sorted by symbol then arrival, drained from the front.
-    group: Vec<TimedBar>,
+    group: Vec<TimedInput>,
     next_in_group: usize,
     last_ts: Option<Ts>,
     done: bool,
@@ -113,15 +164,15 @@ impl<'a, E: std::error::Error + 'static> Sequencer<'a, E> {
             lane.done = true;
         }
         // Stable: equal symbols keep arrival order.
-        if !lane.group.is_sorted_by_key(|b| b.bar.symbol) {
-            lane.group.sort_by_key(|b| b.bar.symbol);
+        if !lane.group.is_sorted_by_key(TimedInput::symbol) {
+            lane.group.sort_by_key(TimedInput::symbol);
         }
         Ok(())
     }
 }
 
 impl<E: std::error::Error + 'static> Iterator for Sequencer<'_, E> {
-    type Item = Result<TimedBar, SequencerError<E>>;
+    type Item = Result<TimedInput, SequencerError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut best: Option<(Ts, usize)> = None;
@@ -164,7 +215,8 @@ mod tests {
             Ok(TimedBar {
                 ts: Ts(ts),
                 bar: bar(s, c),
-            })
+            }
+            .into())
         }))
     }
 
@@ -174,7 +226,10 @@ mod tests {
         let b = source(vec![(1, 1, 20), (2, 0, 21), (3, 0, 22)]);
         let got: Vec<(i64, u32, i64)> = Sequencer::new(vec![a, b])
             .map(|r| r.expect("in order"))
-            .map(|t| (t.ts.0, t.bar.symbol.0, t.bar.close.raw()))
+            .map(|t| {
+                let bar = t.bar().expect("bars only");
+                (t.ts.0, bar.symbol.0, bar.close.raw())
+            })
             .collect();
         assert_eq!(
             got,

@@ -12,7 +12,7 @@ use tape_engine::ledger::{
     FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
     PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
-use tape_engine::sequencer::{Sequencer, SequencerError};
+use tape_engine::sequencer::{Sequencer, SequencerError, SourcedInput, TimedInput};
 
 use crate::plan::{PlanError, RunPlan};
 
@@ -70,10 +70,7 @@ pub fn run_with_writer(
             other => RunError::Source(other.to_string()),
         })?;
         let started = latency.is_some().then(crate::cmd::now);
-        core.step(Input::Bar {
-            ts: timed.ts,
-            bar: timed.bar,
-        })?;
+        core.step(input_of(timed))?;
         if core.output().len() >= HANDOFF_BYTES {
             let full = std::mem::take(core.output());
             *core.output() = writer.submit(full)?;
@@ -270,6 +267,18 @@ fn decode_recorded(frame: &Frame<'_>) -> Result<Event, LedgerReadError> {
     })
 }
 
+/// The core's input for a sequenced source item.
+pub fn input_of(timed: TimedInput) -> Input {
+    match timed.input {
+        SourcedInput::Bar(bar) => Input::Bar { ts: timed.ts, bar },
+        SourcedInput::Data { quarantined, note } => Input::Data {
+            ts: timed.ts,
+            quarantined,
+            note,
+        },
+    }
+}
+
 /// Feeds a recorded input event to the core.
 fn feed_input(core: &mut Core, event: &Event) -> Result<(), StepError> {
     match &event.body {
@@ -277,6 +286,16 @@ fn feed_input(core: &mut Core, event: &Event) -> Result<(), StepError> {
         EventBody::Bar(bar) => core.step(Input::Bar {
             ts: event.ts,
             bar: *bar,
+        }),
+        EventBody::DataQuarantined(note) => core.step(Input::Data {
+            ts: event.ts,
+            quarantined: true,
+            note: *note,
+        }),
+        EventBody::DataWarning(note) => core.step(Input::Data {
+            ts: event.ts,
+            quarantined: false,
+            note: *note,
         }),
         other => unreachable!("{:?} is not an input kind", other.kind()),
     }

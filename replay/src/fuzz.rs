@@ -14,13 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use tape_engine::core::{Core, Input};
+use tape_engine::core::Core;
 use tape_engine::event::Bar;
 use tape_engine::event::{Event, EventKind};
 use tape_engine::fixed::Price;
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
 use tape_engine::rng::{seed_from_u64, SeededRng};
-use tape_engine::sequencer::{Sequencer, SequencerError, TimedBar};
+use tape_engine::sequencer::{Sequencer, SequencerError, SourcedInput, TimedInput};
 use tape_engine::time::Ts;
 use tape_scenarios::loader::LoadError;
 
@@ -41,7 +41,7 @@ pub fn plan_factory(plan: &RunPlan, future: Option<(Ts, [u8; 32])>) -> (Core, Ba
         };
         return (
             plan.core(),
-            Box::new(market.map(|r| r.map_err(|never| match never {}))),
+            Box::new(market.map(|r| r.map(Into::into).map_err(|never| match never {}))),
         );
     }
     let data = plan
@@ -87,21 +87,20 @@ impl<I> Perturbed<I> {
     }
 }
 
-impl<I: Iterator<Item = Result<TimedBar, LoadError>>> Iterator for Perturbed<I> {
-    type Item = Result<TimedBar, LoadError>;
+impl<I: Iterator<Item = Result<TimedInput, LoadError>>> Iterator for Perturbed<I> {
+    type Item = Result<TimedInput, LoadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut timed = match self.inner.next()? {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
         };
-        if timed.ts > self.cut {
-            let s = timed.bar.symbol.0 as usize;
+        if let (true, SourcedInput::Bar(b)) = (timed.ts > self.cut, timed.input) {
+            let s = b.symbol.0 as usize;
             let (z, _) = self.rngs[s].normal_pair();
             self.factors[s] *= libm::exp(0.02 * z);
             let f = self.factors[s];
             let scale = |p: Price| Price::from_f64(p.to_f64() * f).unwrap_or(p);
-            let b = timed.bar;
             if let Ok(bar) = Bar::new(
                 b.symbol,
                 scale(b.open),
@@ -110,7 +109,7 @@ impl<I: Iterator<Item = Result<TimedBar, LoadError>>> Iterator for Perturbed<I> 
                 scale(b.close),
                 b.volume,
             ) {
-                timed.bar = bar;
+                timed.input = SourcedInput::Bar(bar);
             }
         }
         Some(Ok(timed))
@@ -365,10 +364,7 @@ fn run_frames(
     core.start(start)?;
     for item in Sequencer::new(vec![source]) {
         let timed = item.map_err(|e| RunError::Source(e.to_string()))?;
-        core.step(Input::Bar {
-            ts: timed.ts,
-            bar: timed.bar,
-        })?;
+        core.step(crate::drive::input_of(timed))?;
         if !drain(&mut core) {
             return Ok(());
         }

@@ -13,6 +13,7 @@ use tape_engine::strategy::Strategy;
 use tape_engine::threaded::ThreadedSource;
 use tape_engine::time::Ts;
 use tape_scenarios::loader::csv::CsvMarket;
+use tape_scenarios::loader::guard::DATA_RULES;
 use tape_scenarios::loader::{BarSource, LoadError};
 use tape_scenarios::synthetic::GbmMarket;
 use tape_scenarios::{builtin, FillSpec, Market, Scenario, ScenarioError};
@@ -162,8 +163,13 @@ impl RunPlan {
             })?;
         let config = scenario.canonical(strategy.to_table());
         let probe = strategy.build(0);
-        let rules = RuleTable::from_specs(ENGINE_RULES.iter().chain(probe.rules()))
-            .expect("engine and strategy rule ids are disjoint by construction");
+        let data_rules: &[tape_engine::event::RuleSpec] = match scenario.market {
+            Market::Csv(_) => DATA_RULES,
+            Market::Gbm(_) => &[],
+        };
+        let rules =
+            RuleTable::from_specs(ENGINE_RULES.iter().chain(data_rules).chain(probe.rules()))
+                .expect("engine, data and strategy rule ids are disjoint by construction");
         let header = Header::new(
             seed_from_u64(scenario.seed),
             scenario.name.clone(),
@@ -202,6 +208,7 @@ impl RunPlan {
         // The recorded configuration text is kept as written, so a ledger from before a new
         // option existed (its default now filled in) keeps its header, salt and bytes.
         plan.header.config = recorded.config.clone();
+        plan.header.format_version = recorded.format_version;
         plan.header = plan.header.with_engine_version(&recorded.engine_version);
         if plan.header != *recorded {
             let what = if plan.header.rules != recorded.rules {
@@ -272,8 +279,10 @@ impl RunPlan {
     /// stream per symbol and file.
     pub fn sources(&self) -> Result<Vec<BarSource>, PlanError> {
         if let Some(market) = self.synthetic_market() {
-            let market = ThreadedSource::spawn(market.map(|r| r.map_err(|never| match never {})))
-                .map_err(|e| PlanError::Thread(e.to_string()))?;
+            let market = ThreadedSource::spawn(
+                market.map(|r| r.map(Into::into).map_err(|never| match never {})),
+            )
+            .map_err(|e| PlanError::Thread(e.to_string()))?;
             return Ok(vec![Box::new(market)]);
         }
         match &self.data {

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use tape_engine::sequencer::{Sequencer, TimedBar};
+use tape_engine::sequencer::{Sequencer, SourcedInput, TimedBar, TimedInput};
 use tape_scenarios::loader::csv::{CsvKind, CsvMarket, CsvSpec, TimeFormat};
-use tape_scenarios::loader::guard::{Check, GuardSpec, Policy};
+use tape_scenarios::loader::guard::{Check, GuardSpec, Policy, DATA_RULES};
 use tape_scenarios::loader::LoadError;
 
 fn spec(files: &[&str]) -> CsvSpec {
@@ -23,9 +23,33 @@ fn spec(files: &[&str]) -> CsvSpec {
     }
 }
 
-fn bars(market: &CsvMarket) -> Vec<TimedBar> {
+fn inputs(market: &CsvMarket) -> Vec<TimedInput> {
     Sequencer::new(market.sources())
         .map(|r| r.expect("valid data"))
+        .collect()
+}
+
+fn bars(market: &CsvMarket) -> Vec<TimedBar> {
+    inputs(market)
+        .into_iter()
+        .filter_map(|t| t.bar().map(|&bar| TimedBar { ts: t.ts, bar }))
+        .collect()
+}
+
+/// The data notes a market delivers: (quarantined, rule name, row).
+fn notes(market: &CsvMarket) -> Vec<(bool, &'static str, u64)> {
+    inputs(market)
+        .into_iter()
+        .filter_map(|t| match t.input {
+            SourcedInput::Data { quarantined, note } => {
+                let rule = DATA_RULES
+                    .iter()
+                    .find(|r| r.id == note.reason.rule)
+                    .expect("a data rule");
+                Some((quarantined, rule.name, note.row))
+            }
+            SourcedInput::Bar(_) => None,
+        })
         .collect()
 }
 
@@ -207,6 +231,11 @@ fn guard_case(bad_row: &str, check: Check) {
         bars(&market).len(),
         2,
         "{check:?}: the bad bar is dropped, nothing is filled in"
+    );
+    assert_eq!(
+        notes(&market),
+        [(true, check.name(), 3)],
+        "{check:?}: the drop is a recorded note"
     );
 }
 

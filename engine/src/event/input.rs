@@ -86,3 +86,20 @@ impl Bar {
         })
     }
 }
+
+/// A bar the data guard dropped (policy `quarantine`) or kept with a warning (policy `warn`).
+/// The bar itself is not in the ledger when quarantined; this event says why.
+///
+/// Caused by: nothing (input: the data guard runs on the input side). Known at: the bar's
+/// time, when it would have been delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataNote {
+    /// The bar's symbol.
+    pub symbol: SymbolId,
+    /// Index of the file in the header's input list.
+    pub input: u32,
+    /// Row number in that file (1 is the header row).
+    pub row: u64,
+    /// The check that failed, with the values it saw.
+    pub reason: super::Reason,
+}

@@ -17,7 +17,7 @@ mod portfolio;
 mod reason;
 
 pub use decision::{Direction, Signal, Target};
-pub use input::{Bar, BarError, RunStarted};
+pub use input::{Bar, BarError, DataNote, RunStarted};
 pub use order::{
     OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce,
 };
@@ -151,6 +151,15 @@ macro_rules! event_kinds {
                 Self::ALL.iter().copied().find(|k| k.name() == name)
             }
 
+            /// The first ledger format version with this kind: a reader refuses a kind its
+            /// ledger's version does not have.
+            pub const fn since_version(self) -> u16 {
+                match self {
+                    EventKind::DataQuarantined | EventKind::DataWarning => 2,
+                    _ => 1,
+                }
+            }
+
             /// Input or derived.
             pub const fn class(self) -> EventClass {
                 match self { $( EventKind::$variant => EventClass::$class, )* }
@@ -173,6 +182,8 @@ macro_rules! event_kinds {
 event_kinds! {
     RunStarted        = 0x0001, "run_started",        Input,   RunStarted;
     Bar               = 0x0002, "bar",                Input,   Bar;
+    DataQuarantined   = 0x0003, "data_quarantined",   Input,   DataNote;
+    DataWarning       = 0x0004, "data_warning",       Input,   DataNote;
     Signal            = 0x0100, "signal",             Derived, Signal;
     Target            = 0x0101, "target",             Derived, Target;
     OrderSubmitted    = 0x0102, "order_submitted",    Derived, OrderSubmitted;
@@ -227,6 +238,12 @@ impl EventBody {
                 ("low", F::Price(b.low)),
                 ("close", F::Price(b.close)),
                 ("volume", F::Quantity(b.volume)),
+            ],
+            EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => vec![
+                ("symbol", F::Symbol(d.symbol)),
+                ("input", F::U64(d.input.into())),
+                ("row", F::U64(d.row)),
+                ("reason", F::Reason(d.reason)),
             ],
             EventBody::Signal(s) => vec![
                 ("symbol", F::Symbol(s.symbol)),
@@ -300,6 +317,7 @@ impl EventBody {
     pub fn symbol(&self) -> Option<SymbolId> {
         match self {
             EventBody::Bar(b) => Some(b.symbol),
+            EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => Some(d.symbol),
             EventBody::Signal(s) => Some(s.symbol),
             EventBody::Target(t) => Some(t.symbol),
             EventBody::OrderSubmitted(o) => Some(o.symbol),

@@ -18,7 +18,7 @@ pub enum LedgerReadError {
     #[error("ledger format version {found} is newer than this build supports ({supported}); upgrade Tape to read it")]
     NewerFormat { found: u16, supported: u16 },
     /// Written by an older Tape whose format this build no longer reads.
-    #[error("ledger format version {found} is older than this build supports ({supported}); read it with the Tape that wrote it")]
+    #[error("ledger format version {found} is older than this build reads (oldest: {supported}); read it with the Tape that wrote it")]
     OlderFormat { found: u16, supported: u16 },
     /// The header fails its checksum or does not parse.
     #[error("the ledger header is corrupt ({detail}); the file cannot be trusted or repaired")]

@@ -23,9 +23,10 @@
 //!   holds this.
 
 use crate::event::{
-    Bar, Causes, Direction, Event, EventBody, EventKind, OrderCancelled, OrderFilled, OrderId,
-    OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished,
-    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, Causes, DataNote, Direction, Event, EventBody, EventKind, OrderCancelled, OrderFilled,
+    OrderId, OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId,
+    RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES,
+    MAX_REASON_VALUES,
 };
 use crate::fixed::{Money, Price, Quantity};
 use crate::time::Ts;
@@ -305,6 +306,12 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.i64(b.close.raw());
             p.i64(b.volume.raw());
         }
+        EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => {
+            p.u32(d.symbol.0);
+            p.u32(d.input);
+            p.u64(d.row);
+            p.reason(&d.reason);
+        }
         EventBody::Signal(s) => {
             p.u32(s.symbol.0);
             p.u8(s.direction.code());
@@ -563,6 +570,19 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             let close = t.price("close")?;
             let volume = t.qty("volume")?;
             EventBody::Bar(Bar::new(symbol, open, high, low, close, volume)?)
+        }
+        EventKind::DataQuarantined | EventKind::DataWarning => {
+            let note = DataNote {
+                symbol: t.symbol()?,
+                input: t.u32("input")?,
+                row: t.u64("row")?,
+                reason: t.reason()?,
+            };
+            if kind == EventKind::DataQuarantined {
+                EventBody::DataQuarantined(note)
+            } else {
+                EventBody::DataWarning(note)
+            }
         }
         EventKind::Signal => {
             let symbol = t.symbol()?;

@@ -29,7 +29,9 @@ use crate::event::{Rule, RuleId, RuleTable, Unit};
 /// The first 8 bytes of every ledger.
 pub const MAGIC: [u8; 8] = *b"TAPELDGR";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build still reads (version 1 lacks the data-guard kinds).
+pub const MIN_FORMAT_VERSION: u16 = 1;
 /// A block is sealed once its frames reach this many bytes.
 pub const BLOCK_TARGET_BYTES: u32 = 64 * 1024;
 /// The largest header a reader accepts (it bounds the allocation a corrupt length can cause).
@@ -49,6 +51,8 @@ pub struct InputSource {
 /// Everything that determined a run, as stored at the start of its ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The ledger format version (new ledgers: [`FORMAT_VERSION`]; older ones keep theirs).
+    pub format_version: u16,
     /// Per-ledger salt carried by every frame. Derived from the rest of the header, so that
     /// a rerun of the same configuration writes the same bytes while frames of ledgers of
     /// other runs never verify here.
@@ -82,6 +86,7 @@ impl Header {
         config: String,
     ) -> Self {
         let header = Self {
+            format_version: FORMAT_VERSION,
             salt: 0,
             block_target_bytes: BLOCK_TARGET_BYTES,
             seed,
@@ -120,7 +125,7 @@ impl Header {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + self.config.len());
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.format_version.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes()); // header_len, patched below
         out.extend_from_slice(&0u32.to_le_bytes()); // crc, patched below
@@ -172,10 +177,10 @@ impl Header {
                 supported: FORMAT_VERSION,
             });
         }
-        if version != FORMAT_VERSION {
+        if version < MIN_FORMAT_VERSION {
             return Err(LedgerReadError::OlderFormat {
                 found: version,
-                supported: FORMAT_VERSION,
+                supported: MIN_FORMAT_VERSION,
             });
         }
         let len = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
@@ -258,6 +263,7 @@ impl Header {
             return Err(corrupt("implausible block size"));
         }
         Ok(Self {
+            format_version: u16::from_le_bytes([bytes[8], bytes[9]]),
             salt,
             block_target_bytes,
             seed,

@@ -20,7 +20,7 @@ pub mod repair;
 pub mod writer;
 
 pub use error::{LedgerReadError, LedgerWriteError};
-pub use header::{Header, InputSource, FORMAT_VERSION};
+pub use header::{Header, InputSource, FORMAT_VERSION, MIN_FORMAT_VERSION};
 pub use prefetch::PrefetchedFrames;
 pub use reader::{EventFrame, LedgerReader, LedgerSummary};
 pub use repair::{repair, RepairError, RepairOutcome};

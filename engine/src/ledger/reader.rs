@@ -228,8 +228,24 @@ impl<R: Read + Seek> LedgerReader<R> {
                 KIND_BLOCK_SEALED => self.on_seal(offset, len)?,
                 KIND_LEDGER_CLOSED => self.on_trailer(offset, len)?,
                 code => {
-                    if EventKind::from_code(code).is_none() {
-                        return Err(corrupt(offset, &format!("unknown event kind 0x{code:04x}")));
+                    match EventKind::from_code(code) {
+                        None => {
+                            return Err(corrupt(
+                                offset,
+                                &format!("unknown event kind 0x{code:04x}"),
+                            ))
+                        }
+                        Some(kind) if kind.since_version() > self.header.format_version => {
+                            return Err(corrupt(
+                                offset,
+                                &format!(
+                                    "event kind {} does not exist in format version {}",
+                                    kind.name(),
+                                    self.header.format_version
+                                ),
+                            ))
+                        }
+                        Some(_) => {}
                     }
                     if header.ts < self.last_ts {
                         return Err(corrupt(offset, "event time goes backwards"));

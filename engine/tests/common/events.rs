@@ -6,9 +6,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use tape_engine::event::{
-    Bar, Causes, Direction, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected,
-    OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq,
-    Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, Causes, DataNote, Direction, Event, EventBody, OrderCancelled, OrderFilled, OrderId,
+    OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished,
+    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::Ts;
@@ -80,6 +80,24 @@ fn bar() -> impl Strategy<Value = EventBody> {
             )
             .expect("sorted prices bracket open and close");
             EventBody::Bar(bar)
+        },
+    )
+}
+
+fn data_note(quarantined: bool) -> impl Strategy<Value = EventBody> {
+    (symbol(), any::<u32>(), any::<u64>(), reason()).prop_map(
+        move |(symbol, input, row, reason)| {
+            let note = DataNote {
+                symbol,
+                input,
+                row,
+                reason,
+            };
+            if quarantined {
+                EventBody::DataQuarantined(note)
+            } else {
+                EventBody::DataWarning(note)
+            }
         },
     )
 }
@@ -282,8 +300,12 @@ fn event(body: impl Strategy<Value = EventBody>) -> impl Strategy<Value = Event>
 /// One event of every kind, in [`EventKind::ALL`] order.
 pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
     (
-        event(run_started()),
-        event(bar()),
+        (
+            event(run_started()),
+            event(bar()),
+            event(data_note(true)),
+            event(data_note(false)),
+        ),
         event(signal()),
         event(target()),
         event(order_submitted()),
@@ -293,7 +315,7 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
         event(portfolio_snapshot()),
         event(run_finished()),
     )
-        .prop_map(|(a, b, c, d, e, f, g, h, i, j)| vec![a, b, c, d, e, f, g, h, i, j])
+        .prop_map(|((a, b, x, y), c, d, e, f, g, h, i, j)| vec![a, b, x, y, c, d, e, f, g, h, i, j])
 }
 
 /// Payload bytes of an event, from the layout in `ledger/frame.rs` (written out independently
@@ -303,6 +325,7 @@ pub fn payload_len(body: &EventBody) -> usize {
     match body {
         EventBody::RunStarted(_) => 32 + 8 + 4,
         EventBody::Bar(_) => 4 + 5 * 8,
+        EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => 4 + 4 + 8 + reason(&d.reason),
         EventBody::Signal(s) => 4 + 1 + 8 + reason(&s.reason),
         EventBody::Target(t) => 4 + 8 + reason(&t.reason),
         EventBody::OrderSubmitted(o) => {

@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
-    Bar, Direction, Event, Reason, ReasonValue, RuleId, RuleSpec, RuleTable, SymbolId, Unit,
+    Bar, DataNote, Direction, Event, Reason, ReasonValue, RuleId, RuleSpec, RuleTable, SymbolId,
+    Unit,
 };
 use tape_engine::execution::CostModel;
 use tape_engine::fixed::{Money, Price, Quantity, PRICE_SCALE};
@@ -210,7 +211,35 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
         Box::new(Churn::new()),
     );
     core.start(START).expect("a new core starts");
-    for (ts, bar) in market(slices, price_seed) {
+    for (i, (ts, bar)) in market(slices, price_seed).into_iter().enumerate() {
+        // Now and then the data guard's notes, as a file market would send them.
+        if i % 97 == 5 {
+            let note = DataNote {
+                symbol: bar.symbol,
+                input: 0,
+                row: i as u64 + 2,
+                reason: Reason::new(
+                    RuleId(68),
+                    &[
+                        ReasonValue::Real(1.0),
+                        ReasonValue::Real(2.5),
+                        ReasonValue::Real(2.5),
+                    ],
+                ),
+            };
+            core.step(Input::Data {
+                ts,
+                quarantined: i % 2 == 0,
+                note,
+            })
+            .expect("a note in time order");
+            core.step(Input::Data {
+                ts,
+                quarantined: i % 2 == 1,
+                note,
+            })
+            .expect("a note in time order");
+        }
         core.step(Input::Bar { ts, bar })
             .expect("the market is valid and in time order");
     }

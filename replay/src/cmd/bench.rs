@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         market
             .clone()
             .into_iter()
-            .map(|r| r.map_err(|never| match never {})),
+            .map(|r| r.map(Into::into).map_err(|never| match never {})),
     );
     let started = now();
     let writer = LedgerWriter::create(&engine_path, &plan.header, fsync, true)?;
@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let source: BarSource = Box::new(
         market
             .into_iter()
-            .map(|r| r.map_err(|never| match never {})),
+            .map(|r| r.map(Into::into).map_err(|never| match never {})),
     );
     run_with_writer(
         &plan,

@@ -16,13 +16,14 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tape_engine::event::{Bar, SymbolId};
+use tape_engine::event::{DataNote, Reason, ReasonValue};
 use tape_engine::fixed::{Price, Quantity};
 use tape_engine::ledger::InputSource;
-use tape_engine::sequencer::TimedBar;
+use tape_engine::sequencer::{SourcedInput, TimedBar, TimedInput};
 use tape_engine::time::{Ts, NANOS_PER_MINUTE, NANOS_PER_SECOND};
 
 use super::guard::{split_ratio, Check, DataReport, Finding, GuardSpec, Policy};
-use super::LoadError;
+use super::{BarSource, LoadError};
 
 /// The bytes of data files shipped inside the binary, by name (`builtin:NAME`).
 const EMBEDDED: &[(&str, &[u8])] = &[("stocks.csv.gz", include_bytes!("../../data/stocks.csv.gz"))];
@@ -436,10 +437,19 @@ struct SymbolGuard {
     last_adjusted: Option<f64>,
 }
 
+/// A finding to record in the ledger: the check and the numbers it saw.
+#[derive(Clone, Debug, PartialEq)]
+struct Note {
+    check: Check,
+    values: Vec<f64>,
+}
+
 /// What the guard decided about a row.
 enum Verdict {
-    Keep(Bar),
-    Drop,
+    /// Deliver the bar, after a warning note if there is one.
+    Keep(Bar, Option<Note>),
+    /// Drop the bar; the note says why.
+    Drop(Note),
 }
 
 /// Checks a row against the guard; records findings; `Err` on a rejecting policy.
@@ -453,6 +463,8 @@ fn guard_row(
     report: &mut DataReport,
 ) -> Result<Verdict, LoadError> {
     report.rows += 1;
+    let prices_seen = vec![row.open, row.high, row.low, row.close];
+    let dropped = |check: Check, values: Vec<f64>| Ok(Verdict::Drop(Note { check, values }));
     let place = format!("{file}, row {}, {symbol} at {}", row.number, row.ts);
     let flag =
         |check: Check, detail: String, report: &mut DataReport| -> Result<Policy, LoadError> {
@@ -485,7 +497,7 @@ fn guard_row(
             format!("{name} = {v} is not a positive number"),
             report,
         )?;
-        return Ok(Verdict::Drop);
+        return dropped(Check::InvalidPrice, prices_seen);
     }
     let to_price = |v: f64| Price::from_f64(v).ok();
     let (Some(open), Some(high), Some(low), Some(close)) = (
@@ -499,7 +511,7 @@ fn guard_row(
             "a price is out of the representable range".to_string(),
             report,
         )?;
-        return Ok(Verdict::Drop);
+        return dropped(Check::InvalidPrice, prices_seen);
     };
     if !(row.volume.is_finite() && row.volume >= 0.0) {
         flag(
@@ -507,7 +519,7 @@ fn guard_row(
             format!("volume = {}", row.volume),
             report,
         )?;
-        return Ok(Verdict::Drop);
+        return dropped(Check::NegativeVolume, vec![row.volume]);
     }
     let Ok(volume) = Quantity::from_f64(row.volume) else {
         flag(
@@ -515,13 +527,13 @@ fn guard_row(
             format!("volume = {} is out of range", row.volume),
             report,
         )?;
-        return Ok(Verdict::Drop);
+        return dropped(Check::NegativeVolume, vec![row.volume]);
     };
     let bar = match Bar::new(id, open, high, low, close, volume) {
         Ok(bar) => bar,
         Err(e) => {
             flag(Check::InconsistentBar, e.to_string(), report)?;
-            return Ok(Verdict::Drop);
+            return dropped(Check::InconsistentBar, prices_seen);
         }
     };
     if let Some(last) = state.last_ts {
@@ -536,9 +548,10 @@ fn guard_row(
                 format!("time {} is {what} the previous bar's {last}", row.ts),
                 report,
             )?;
-            return Ok(Verdict::Drop);
+            return dropped(Check::OutOfOrder, vec![last.0 as f64]);
         }
     }
+    let mut warned = None;
     if let Some(prev) = state.last_close {
         let ratio = row.close / prev;
         // A split moves the unadjusted close by the split factor while the adjusted close
@@ -563,9 +576,11 @@ fn guard_row(
             None => None,
         };
         if let Some((check, detail)) = finding {
+            let values = vec![prev, row.close, ratio];
             if flag(check, detail, report)? == Policy::Quarantine {
-                return Ok(Verdict::Drop);
+                return dropped(check, values);
             }
+            warned = Some(Note { check, values });
         }
     }
     state.last_ts = Some(row.ts);
@@ -573,7 +588,7 @@ fn guard_row(
     state.last_adjusted = row.adjusted;
     report.bars += 1;
     report.first_ts = Some(report.first_ts.map_or(row.ts, |t| t.min(row.ts)));
-    Ok(Verdict::Keep(bar))
+    Ok(Verdict::Keep(bar, warned))
 }
 
 /// "new for old" shares of a split whose price ratio is `k` (0.5 → 2-for-1).
@@ -723,17 +738,14 @@ impl CsvMarket {
 
     /// One stream of checked bars per symbol (per file, for files of one symbol), in symbol
     /// order: the sequencer merges them by time.
-    pub fn sources(&self) -> Vec<Box<dyn Iterator<Item = Result<TimedBar, LoadError>> + Send>> {
+    pub fn sources(&self) -> Vec<BarSource> {
         self.sources_into(Arc::new(Mutex::new(DataReport::default())))
     }
 
-    fn sources_into(
-        &self,
-        report: Arc<Mutex<DataReport>>,
-    ) -> Vec<Box<dyn Iterator<Item = Result<TimedBar, LoadError>> + Send>> {
-        let mut out: Vec<Box<dyn Iterator<Item = Result<TimedBar, LoadError>> + Send>> = Vec::new();
+    fn sources_into(&self, report: Arc<Mutex<DataReport>>) -> Vec<BarSource> {
+        let mut out: Vec<BarSource> = Vec::new();
         for (id, symbol) in self.symbols.iter().enumerate() {
-            for file in &self.files {
+            for (file_index, file) in self.files.iter().enumerate() {
                 let source = SymbolStream {
                     file: file.clone(),
                     spec: self.spec.clone(),
@@ -745,6 +757,8 @@ impl CsvMarket {
                     state: SymbolGuard::default(),
                     report: Arc::clone(&report),
                     done: false,
+                    input: file_index as u32,
+                    pending: None,
                 };
                 out.push(Box::new(source));
             }
@@ -765,12 +779,42 @@ struct SymbolStream {
     state: SymbolGuard,
     report: Arc<Mutex<DataReport>>,
     done: bool,
+    /// Index of the file among the market's files (the header's input list).
+    input: u32,
+    /// A bar waiting behind its warning note.
+    pending: Option<TimedInput>,
+}
+
+impl SymbolStream {
+    fn note(&self, ts: Ts, row: u64, quarantined: bool, note: Note) -> TimedInput {
+        let values: Vec<ReasonValue> = note
+            .values
+            .iter()
+            .map(|&v| match note.check {
+                Check::OutOfOrder => ReasonValue::Int(v as i64),
+                _ => ReasonValue::Real(v),
+            })
+            .collect();
+        let note = DataNote {
+            symbol: self.id,
+            input: self.input,
+            row,
+            reason: Reason::new(note.check.rule().id, &values),
+        };
+        TimedInput {
+            ts,
+            input: SourcedInput::Data { quarantined, note },
+        }
+    }
 }
 
 impl Iterator for SymbolStream {
-    type Item = Result<TimedBar, LoadError>;
+    type Item = Result<TimedInput, LoadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(pending) = self.pending.take() {
+            return Some(Ok(pending));
+        }
         if self.done {
             return None;
         }
@@ -818,8 +862,21 @@ impl Iterator for SymbolStream {
                 &row,
                 &mut report,
             ) {
-                Ok(Verdict::Keep(bar)) => return Some(Ok(TimedBar { ts: row.ts, bar })),
-                Ok(Verdict::Drop) => continue,
+                Ok(Verdict::Keep(bar, None)) => {
+                    return Some(Ok(TimedBar { ts: row.ts, bar }.into()))
+                }
+                Ok(Verdict::Keep(bar, Some(note))) => {
+                    drop(report);
+                    self.pending = Some(TimedBar { ts: row.ts, bar }.into());
+                    return Some(Ok(self.note(row.ts, row.number, false, note)));
+                }
+                Ok(Verdict::Drop(note)) => {
+                    drop(report);
+                    // Known when read: a row that goes back in time is noted at the time
+                    // already reached, so the stream stays in order.
+                    let known = self.state.last_ts.map_or(row.ts, |t| t.max(row.ts));
+                    return Some(Ok(self.note(known, row.number, true, note)));
+                }
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));

@@ -3,6 +3,7 @@
 //! and keep it. Nothing is ever padded or filled.
 
 use serde::{Deserialize, Serialize};
+use tape_engine::event::{RuleId, RuleSpec, Unit};
 
 /// What to do when a check fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +185,43 @@ impl DataReport {
             .filter(|(p, _)| *p == Policy::Quarantine)
             .map(|(_, n)| n)
             .sum()
+    }
+}
+
+const PRICES: &[(&str, Unit)] = &[
+    ("open", Unit::Real),
+    ("high", Unit::Real),
+    ("low", Unit::Real),
+    ("close", Unit::Real),
+];
+const RETURN: &[(&str, Unit)] = &[
+    ("previous_close", Unit::Real),
+    ("close", Unit::Real),
+    ("ratio", Unit::Real),
+];
+
+/// The data guard's rules, as recorded in `data_quarantined` and `data_warning` events
+/// (ids 64–69, between the engine's and the strategies').
+pub const DATA_RULES: &[RuleSpec] = &[
+    RuleSpec { id: RuleId(64), name: "invalid_price", summary: "A price is not a finite positive number.", fields: PRICES },
+    RuleSpec { id: RuleId(65), name: "inconsistent_bar", summary: "high < low, or the open or close lies outside [low, high].", fields: PRICES },
+    RuleSpec { id: RuleId(66), name: "negative_volume", summary: "Volume is negative or not representable.", fields: &[("volume", Unit::Real)] },
+    RuleSpec { id: RuleId(67), name: "out_of_order", summary: "The bar's time is not after the symbol's previous bar.", fields: &[("previous_ts_ns", Unit::Int)] },
+    RuleSpec { id: RuleId(68), name: "absurd_return", summary: "The close moved more than the absurd-return threshold, and not by a split.", fields: RETURN },
+    RuleSpec { id: RuleId(69), name: "split", summary: "The unadjusted close moved by a split factor the adjusted close does not show: a stock split.", fields: RETURN },
+];
+
+impl Check {
+    /// The rule this check's notes name.
+    pub fn rule(self) -> &'static RuleSpec {
+        &DATA_RULES[match self {
+            Check::InvalidPrice => 0,
+            Check::InconsistentBar => 1,
+            Check::NegativeVolume => 2,
+            Check::OutOfOrder => 3,
+            Check::AbsurdReturn => 4,
+            Check::Split => 5,
+        }]
     }
 }
 

@@ -5,10 +5,11 @@ pub mod csv;
 /// The data guard: per-check policies and the data report.
 pub mod guard;
 
-use tape_engine::sequencer::TimedBar;
+use tape_engine::sequencer::TimedInput;
 
-/// A stream of bars in time order, from a file or a generator.
-pub type BarSource = Box<dyn Iterator<Item = Result<TimedBar, LoadError>> + Send>;
+/// A stream of inputs in time order — bars, and the data guard's notes on them — from a file
+/// or a generator.
+pub type BarSource = Box<dyn Iterator<Item = Result<TimedInput, LoadError>> + Send>;
 
 /// Why data could not be loaded. Each names the file and, for rows, the row number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

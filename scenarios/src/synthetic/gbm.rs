@@ -7,6 +7,7 @@
 //! - `volume = mean × (0.5 + u₄)`, whole units.
 //!
 //! Every price rounded to the tick grid (at least one tick), so `low ≤ open, close ≤ high`.
+//!
 //! Options, each off by default (and then drawing nothing, so a market without them keeps its
 //! streams): market-wide volatility **regimes** (a Markov chain over states with their own
 //! drift and volatility, stepped once per bar time from stream 0), **jumps** (with probability
