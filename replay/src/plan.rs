@@ -38,8 +38,8 @@ pub enum PlanError {
         source: StrategySpecError,
     },
     /// The market's data files cannot be used.
-    #[error(transparent)]
-    Data(#[from] LoadError),
+    #[error("{origin}: {source}")]
+    Data { origin: String, source: LoadError },
     /// A ledger's recorded configuration does not describe a run this build can re-execute.
     #[error("the ledger's recorded configuration cannot be re-executed by this build: {0}")]
     Recorded(String),
@@ -129,17 +129,23 @@ impl RunPlan {
                 (g.symbol_names(), inputs, g.start_time(), None)
             }
             Market::Csv(c) => {
-                let market = CsvMarket::open(c, base)?;
+                let data_error = |source| PlanError::Data {
+                    origin: origin.to_string(),
+                    source,
+                };
+                let market = CsvMarket::open(c, base).map_err(data_error)?;
                 let start = match &c.start {
-                    Some(t) => Ts::parse(t).map_err(|e| LoadError::Open {
-                        file: "[market] start".to_string(),
-                        detail: e.to_string(),
+                    Some(t) => Ts::parse(t).map_err(|e| {
+                        data_error(LoadError::Open {
+                            file: "[market] start".to_string(),
+                            detail: e.to_string(),
+                        })
                     })?,
                     None => market.report().first_ts.unwrap_or_default(),
                 };
                 (
                     market.symbols().to_vec(),
-                    market.inputs()?,
+                    market.inputs().map_err(data_error)?,
                     start,
                     Some(market),
                 )

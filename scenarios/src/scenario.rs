@@ -224,15 +224,18 @@ impl GbmSpec {
                 ));
             }
         }
-        if !(m.jump_mean.is_finite()
-            && m.jump_mean.abs() <= 5.0
-            && m.jump_volatility.is_finite()
-            && (0.0..=5.0).contains(&m.jump_volatility))
-        {
+        if !(m.jump_mean.is_finite() && m.jump_mean.abs() <= 5.0) {
             return Err(invalid(
                 "market.jump_mean",
-                format!("{} / {}", m.jump_mean, m.jump_volatility),
-                "jump_mean must be within ±5 and jump_volatility within 0..5 (log size)",
+                m.jump_mean.to_string(),
+                "must be within ±5 (log size)",
+            ));
+        }
+        if !(m.jump_volatility.is_finite() && (0.0..=5.0).contains(&m.jump_volatility)) {
+            return Err(invalid(
+                "market.jump_volatility",
+                m.jump_volatility.to_string(),
+                "must be between 0 and 5 (log size)",
             ));
         }
         if m.halt_probability > 0.0 && m.halt_bars == 0 {
@@ -463,19 +466,14 @@ impl Scenario {
                 .map_err(parse_error)?
                 .into_scenario(Market::Csv),
             other => {
-                let line = text
-                    .lines()
-                    .position(|l| l.trim_start().starts_with("kind"))
-                    .map_or(0, |i| i + 1);
+                let line = market_kind_line(text);
                 let found = other.map_or_else(
-                    || "no [market] kind".to_string(),
-                    |k| format!("[market] kind = \"{k}\""),
+                    || "[market] has no kind".to_string(),
+                    |k| format!("[market] kind = \"{k}\" is not a market kind"),
                 );
                 return Err(ScenarioError::Parse {
                     origin: origin.to_string(),
-                    message: format!(
-                        "line {line}: {found} is not a market kind (known: \"gbm\", \"csv\")"
-                    ),
+                    message: format!("line {line}: {found} (known: \"gbm\", \"csv\")"),
                 });
             }
         };
@@ -576,6 +574,25 @@ impl Scenario {
         let table = toml::Table::try_from(&self.market).expect("a market always serialises");
         to_canonical_toml(&table)
     }
+}
+
+/// The line of `kind` in the `[market]` table, or of the table's header without one.
+fn market_kind_line(text: &str) -> usize {
+    let mut header = 0;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            if header > 0 {
+                break;
+            }
+            if line == "[market]" {
+                header = i + 1;
+            }
+        } else if header > 0 && line.split('=').next().is_some_and(|k| k.trim() == "kind") {
+            return i + 1;
+        }
+    }
+    header
 }
 
 /// A scenario document as parsed, for one kind of market table.

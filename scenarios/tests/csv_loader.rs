@@ -307,3 +307,51 @@ fn unusable_files_get_clear_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn a_quarantined_split_drops_that_bar_only() {
+    let mut s = spec(&["builtin:stocks.csv.gz"]);
+    s.guard.split = Policy::Quarantine;
+    let market = CsvMarket::open(&s, Path::new(".")).expect("loads");
+    assert_eq!(
+        market.report().quarantined(),
+        3,
+        "the three split days, and nothing after them"
+    );
+    assert_eq!(market.report().bars, market.report().rows - 3);
+}
+
+#[test]
+fn dotted_symbols_compact_dates_and_one_symbol_in_two_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("BRK.B.csv"),
+        "date,open,high,low,close,volume\n20200102,1,1,1,1,1\n20200103,1,1,1,1,1\n",
+    )
+    .expect("written");
+    let market = CsvMarket::open(&spec(&["BRK.B.csv"]), dir.path()).expect("loads");
+    assert_eq!(
+        market.symbols(),
+        ["BRK.B"],
+        "only the extension is dropped from the name"
+    );
+    let times: Vec<String> = bars(&market).iter().map(|b| b.ts.to_string()).collect();
+    assert_eq!(
+        times,
+        ["2020-01-02T21:00:00Z", "2020-01-03T21:00:00Z"],
+        "YYYYMMDD is a date, not epoch seconds"
+    );
+
+    std::fs::create_dir(dir.path().join("a")).expect("dir");
+    std::fs::create_dir(dir.path().join("b")).expect("dir");
+    let rows = "date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n";
+    std::fs::write(dir.path().join("a/ABC.csv"), rows).expect("written");
+    std::fs::write(dir.path().join("b/ABC.csv"), rows).expect("written");
+    let err = CsvMarket::open(&spec(&["a/ABC.csv", "b/ABC.csv"]), dir.path())
+        .expect_err("refused before any run")
+        .to_string();
+    assert!(
+        err.contains("ABC has two bars at 2020-01-02T21:00:00Z"),
+        "{err}"
+    );
+}

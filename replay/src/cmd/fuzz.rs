@@ -12,8 +12,8 @@ pub struct Args {
     /// A built-in scenario name or a scenario TOML file.
     #[arg(default_value = "default")]
     pub scenario: String,
-    /// Cuts to try.
-    #[arg(long, default_value_t = 200)]
+    /// Cuts to try (at least 1).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub cuts: u32,
     /// Seed of the cut times and of the other futures.
     #[arg(long, default_value_t = 1)]

@@ -104,6 +104,8 @@ struct DataFile {
     shown: String,
     path: Option<PathBuf>,
     embedded: Option<&'static [u8]>,
+    /// For a file without a symbol column: the one symbol it holds.
+    only_symbol: Option<String>,
 }
 
 impl DataFile {
@@ -121,6 +123,7 @@ impl DataFile {
                 shown: name.to_string(),
                 path: None,
                 embedded: Some(bytes),
+                only_symbol: None,
             });
         }
         let path = base.join(name);
@@ -134,6 +137,7 @@ impl DataFile {
             shown: name.to_string(),
             path: Some(path),
             embedded: None,
+            only_symbol: None,
         })
     }
 
@@ -180,8 +184,11 @@ impl DataFile {
 
     /// The symbol a file without a symbol column holds: its name up to the first dot.
     fn stem_symbol(&self) -> String {
-        let name = self.shown.rsplit(['/', '\\']).next().unwrap_or(&self.shown);
-        name.split('.').next().unwrap_or(name).to_string()
+        let mut name = self.shown.rsplit(['/', '\\']).next().unwrap_or(&self.shown);
+        for ext in [".gz", ".csv", ".txt"] {
+            name = name.strip_suffix(ext).unwrap_or(name);
+        }
+        name.to_string()
     }
 }
 
@@ -207,12 +214,14 @@ fn find(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
 
 impl Columns {
     fn detect(headers: &csv::StringRecord, spec: &CsvSpec, file: &str) -> Result<Self, LoadError> {
-        let missing = |what: &str| LoadError::Columns {
+        let missing = |what: &str| {
+            LoadError::Columns {
             file: file.to_string(),
             detail: format!(
-                "no {what} column in the header ({})",
+                "no {what} column in the header ({}); rename it, or name it in [market] (time_column, symbol_column)",
                 headers.iter().collect::<Vec<_>>().join(",")
             ),
+        }
         };
         let time = match &spec.time_column {
             Some(name) => find(headers, &[name.to_ascii_lowercase().as_str()]),
@@ -221,11 +230,11 @@ impl Columns {
                 &["date", "datetime", "timestamp", "time", "ts_event"],
             ),
         }
-        .ok_or_else(|| missing("time (set time_column)"))?;
+        .ok_or_else(|| missing("time"))?;
         let symbol = match &spec.symbol_column {
             Some(name) => Some(
                 find(headers, &[name.to_ascii_lowercase().as_str()])
-                    .ok_or_else(|| missing(name))?,
+                    .ok_or_else(|| missing(&format!("'{name}'")))?,
             ),
             None => find(headers, &["symbol", "ticker"]),
         };
@@ -415,6 +424,10 @@ fn parse_time(text: &str, format: TimeFormat, close_offset_ns: i64) -> Option<Ts
                 } else {
                     Ts::parse(text).ok()
                 }
+            } else if text.len() == 8 && text.starts_with(['1', '2']) {
+                // YYYYMMDD: no market data is stamped at epoch seconds of 1970.
+                let dashed = format!("{}-{}-{}", &text[0..4], &text[4..6], &text[6..8]);
+                parse_time(&dashed, TimeFormat::Date, close_offset_ns)
             } else {
                 let v: i64 = text.parse().ok()?;
                 let scale = match v.unsigned_abs() {
@@ -578,6 +591,10 @@ fn guard_row(
         if let Some((check, detail)) = finding {
             let values = vec![prev, row.close, ratio];
             if flag(check, detail, report)? == Policy::Quarantine {
+                // The level moved (a split, or a jump in the data): later rows are compared
+                // with it, or every one after a split would be dropped too.
+                state.last_close = Some(row.close);
+                state.last_adjusted = row.adjusted;
                 return dropped(check, values);
             }
             warned = Some(Note { check, values });
@@ -594,12 +611,13 @@ fn guard_row(
 /// "new for old" shares of a split whose price ratio is `k` (0.5 → 2-for-1).
 fn split_words(k: f64) -> (u32, u32) {
     let x = 1.0 / k;
-    if x >= 1.0 {
-        if (x - 1.5).abs() < 1e-9 {
-            (3, 2)
-        } else {
-            (x.round() as u32, 1)
-        }
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    if near(x, 1.5) {
+        (3, 2)
+    } else if near(x, 1.0 / 1.5) {
+        (2, 3)
+    } else if x >= 1.0 {
+        (x.round() as u32, 1)
     } else {
         (1, (1.0 / x).round() as u32)
     }
@@ -626,6 +644,13 @@ impl CsvMarket {
     /// Resolves the files (relative to `base`), finds the symbols and runs the data guard
     /// over every row once, so a rejecting policy stops the run before anything is written.
     pub fn open(spec: &CsvSpec, base: &Path) -> Result<Self, LoadError> {
+        let threshold = spec.guard.absurd_return_threshold;
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return Err(LoadError::Open {
+                file: "[market.guard] absurd_return_threshold".to_string(),
+                detail: format!("{threshold} must be a positive fraction (0.5 = ±50%)"),
+            });
+        }
         if spec.files.is_empty() {
             return Err(LoadError::Open {
                 file: "[market] files".to_string(),
@@ -655,10 +680,12 @@ impl CsvMarket {
 
         // Pass 1: the symbols present.
         let mut found = std::collections::BTreeSet::new();
-        for file in &files {
+        let mut files = files;
+        for file in &mut files {
             let mut rows = RowReader::open(file, spec, close_offset_ns, window)?;
             if rows.columns.symbol.is_none() {
                 found.insert(rows.stem.clone());
+                file.only_symbol = Some(rows.stem.clone());
                 continue;
             }
             while let Some(row) = rows.next_row() {
@@ -698,9 +725,29 @@ impl CsvMarket {
     /// Reads every source to the end, collecting the guard's findings.
     fn checked_report(&self) -> Result<DataReport, LoadError> {
         let report = Arc::new(Mutex::new(DataReport::default()));
-        for mut source in self.sources_into(Arc::clone(&report)) {
-            for item in source.by_ref() {
-                item?;
+        // Merged as the run will merge them, so a symbol whose bars come from two files at
+        // one time is refused here, before any ledger exists.
+        let mut last: Vec<Option<Ts>> = vec![None; self.symbols.len()];
+        for item in tape_engine::sequencer::Sequencer::new(self.sources_into(Arc::clone(&report))) {
+            let item = item.map_err(|e| match e {
+                tape_engine::sequencer::SequencerError::Source(e) => e,
+                other => LoadError::Open {
+                    file: "market".to_string(),
+                    detail: other.to_string(),
+                },
+            })?;
+            if let Some(bar) = item.bar() {
+                let seen = &mut last[bar.symbol.0 as usize];
+                if *seen == Some(item.ts) {
+                    return Err(LoadError::Open {
+                        file: self.files.iter().map(|f| f.shown.as_str()).collect::<Vec<_>>().join(", "),
+                        detail: format!(
+                            "{} has two bars at {} (the same symbol in two files?); give each symbol's times in one file",
+                            self.symbols[bar.symbol.0 as usize], item.ts
+                        ),
+                    });
+                }
+                *seen = Some(item.ts);
             }
         }
         let report = report
@@ -746,6 +793,10 @@ impl CsvMarket {
         let mut out: Vec<BarSource> = Vec::new();
         for (id, symbol) in self.symbols.iter().enumerate() {
             for (file_index, file) in self.files.iter().enumerate() {
+                // A file of one symbol is read for that symbol only.
+                if file.only_symbol.as_ref().is_some_and(|s| s != symbol) {
+                    continue;
+                }
                 let source = SymbolStream {
                     file: file.clone(),
                     spec: self.spec.clone(),

@@ -18,7 +18,7 @@ pub enum LoadError {
     #[error("{file}: {detail}")]
     Open { file: String, detail: String },
     /// The header lacks a needed column.
-    #[error("{file}: {detail} (name the column in the scenario, e.g. time_column = \"Date\")")]
+    #[error("{file}: {detail}")]
     Columns { file: String, detail: String },
     /// A row cannot be parsed.
     #[error("{file}, row {row}: {detail}")]
