@@ -245,12 +245,12 @@ impl Core {
         }
     }
 
-    /// Records a data-guard note. It opens no slice (a quarantined bar never arrives), but a
-    /// later time closes the open one first, as a bar would.
-    fn on_data(&mut self, ts: Ts, quarantined: bool, note: DataNote) -> Result<(), StepError> {
-        if note.symbol.0 as usize >= self.latest.len() {
+    /// Checks an input's symbol and time, closing the open slice first when the input is
+    /// later: inputs come in time order, and none may land in a slice already decided on.
+    fn admit(&mut self, ts: Ts, symbol: SymbolId) -> Result<(), StepError> {
+        if symbol.0 as usize >= self.latest.len() {
             return Err(StepError::UnknownSymbol {
-                symbol: note.symbol.0,
+                symbol: symbol.0,
                 count: self.latest.len(),
             });
         }
@@ -266,6 +266,13 @@ impl Core {
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// Records a data-guard note. It opens no slice (a quarantined bar never arrives), but a
+    /// later time closes the open one first, as a bar would.
+    fn on_data(&mut self, ts: Ts, quarantined: bool, note: DataNote) -> Result<(), StepError> {
+        self.admit(ts, note.symbol)?;
         self.latest_ts = ts;
         let body = if quarantined {
             EventBody::DataQuarantined(note)
@@ -278,24 +285,7 @@ impl Core {
 
     fn on_bar(&mut self, ts: Ts, bar: Bar) -> Result<(), StepError> {
         let index = bar.symbol.0 as usize;
-        if index >= self.latest.len() {
-            return Err(StepError::UnknownSymbol {
-                symbol: bar.symbol.0,
-                count: self.latest.len(),
-            });
-        }
-        match self.open_slice {
-            Some(open) if ts > open => self.close_slice()?,
-            Some(open) if ts < open => return Err(StepError::OutOfOrder { ts, latest: open }),
-            Some(_) => {}
-            None if ts < self.latest_ts || self.closed_through.is_some_and(|c| ts <= c) => {
-                return Err(StepError::OutOfOrder {
-                    ts,
-                    latest: self.latest_ts,
-                })
-            }
-            None => {}
-        }
+        self.admit(ts, bar.symbol)?;
         if self.in_slice[index] {
             return Err(StepError::DuplicateBar {
                 symbol: bar.symbol.0,
