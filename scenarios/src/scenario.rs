@@ -121,6 +121,51 @@ pub struct GbmSpec {
     /// Bars a halt lasts; they are missing, never padded.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub halt_bars: u32,
+    /// Which days trade: `"weekdays"` (equities) or `"always"` (24/7 crypto; daily bars on
+    /// every day, minute bars around the clock).
+    #[serde(default, skip_serializing_if = "is_default_days")]
+    pub days: DaysSpec,
+    /// Dates (`YYYY-MM-DD`) without trading; their bars are missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
+    /// Minute bars only inside this daily session (UTC), on trading days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionSpec>,
+    /// Intraday volume smile: the first and last minute of a session trade `1 + volume_smile`
+    /// times the middle's volume (a U shape; 0 = flat).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub volume_smile: f64,
+}
+
+/// Which days trade.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DaysSpec {
+    /// Monday to Friday (less holidays).
+    #[default]
+    Weekdays,
+    /// Every day (24/7 markets).
+    Always,
+}
+
+fn is_default_days(d: &DaysSpec) -> bool {
+    *d == DaysSpec::Weekdays
+}
+
+/// `[market.session]`: the trading hours of minute bars, in UTC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// Session open, `HH:MM` UTC (e.g. `"14:30"` for 09:30 New York in winter).
+    pub open: String,
+    /// Session close, `HH:MM` UTC, after the open.
+    pub close: String,
+}
+
+fn hh_mm(text: &str) -> Option<i64> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some((h * 60 + m) * NANOS_PER_MINUTE)
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -171,6 +216,10 @@ impl GbmSpec {
         if let Err(rule) = self.calendar() {
             let (key, value) = if rule.starts_with("close_time") {
                 ("market.close_time", m.close_time.clone())
+            } else if rule.contains("session") {
+                ("market.session", format!("{:?}", m.session))
+            } else if rule.contains("holiday") {
+                ("market.holidays", format!("{:?}", m.holidays))
             } else {
                 ("market.start", m.start.clone())
             };
@@ -293,25 +342,65 @@ impl GbmSpec {
         let m = self;
         let start = Ts::parse(&m.start)
             .map_err(|_| "must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")?;
-        match m.bar {
-            BarInterval::Day => {
-                if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
-                    return Err("daily bars start on a date (YYYY-MM-DD)");
+        let mut holidays = Vec::with_capacity(m.holidays.len());
+        for h in &m.holidays {
+            let day = Ts::parse(h).map_err(|_| "holidays must be dates YYYY-MM-DD")?;
+            holidays.push(day.day());
+        }
+        holidays.sort_unstable();
+        let holidays: std::sync::Arc<[i64]> = holidays.into();
+        let on_a_date = || {
+            if start.0 % tape_engine::time::NANOS_PER_DAY != 0 {
+                Err("daily bars and sessions start on a date (YYYY-MM-DD)")
+            } else {
+                Ok(())
+            }
+        };
+        match (m.bar, &m.session) {
+            (BarInterval::Day, Some(_)) => Err("a session needs minute bars (bar = \"1m\")"),
+            (BarInterval::Day, None) => {
+                on_a_date()?;
+                let close_offset_ns =
+                    hh_mm(&m.close_time).ok_or("close_time must be HH:MM (UTC)")?;
+                if m.days == DaysSpec::Weekdays && holidays.is_empty() {
+                    return Ok(Calendar::Weekdays {
+                        first_day: start,
+                        close_offset_ns,
+                    });
                 }
-                let (h, mi) = m
-                    .close_time
-                    .split_once(':')
-                    .and_then(|(h, mi)| Some((h.parse::<i64>().ok()?, mi.parse::<i64>().ok()?)))
-                    .filter(|&(h, mi)| (0..24).contains(&h) && (0..60).contains(&mi))
-                    .ok_or("close_time must be HH:MM (UTC)")?;
-                Ok(Calendar::Weekdays {
+                Ok(Calendar::Days {
                     first_day: start,
-                    close_offset_ns: (h * 60 + mi) * NANOS_PER_MINUTE,
+                    close_offset_ns,
+                    every_day: m.days == DaysSpec::Always,
+                    holidays,
                 })
             }
-            BarInterval::Minute => Ok(Calendar::Minutes {
-                first_close: Ts(start.0 + NANOS_PER_MINUTE),
-            }),
+            (BarInterval::Minute, Some(session)) => {
+                on_a_date()?;
+                if m.days == DaysSpec::Always {
+                    return Err("a session trades on weekdays: drop days = \"always\"");
+                }
+                let open = hh_mm(&session.open).ok_or("session open must be HH:MM (UTC)")?;
+                let close = hh_mm(&session.close).ok_or("session close must be HH:MM (UTC)")?;
+                if close <= open {
+                    return Err("session close must be after its open");
+                }
+                Ok(Calendar::Sessions {
+                    first_day: start,
+                    open_offset_ns: open,
+                    close_offset_ns: close,
+                    holidays,
+                })
+            }
+            (BarInterval::Minute, None) => {
+                // Without a session, minute bars run around the clock.
+                if !holidays.is_empty() {
+                    return Err("holidays need daily bars or a session");
+                }
+                Ok(Calendar::Minutes {
+                    first_close: Ts(start.0 + NANOS_PER_MINUTE),
+                })
+            }
         }
     }
 

@@ -74,6 +74,9 @@ pub struct GbmMarket {
     regimes: Option<Regimes>,
     jump: (f64, f64, f64),
     halt: (f64, u32),
+    /// The calendar, for where a minute falls in its session (volume smile).
+    calendar: Calendar,
+    volume_smile: f64,
     tick_raw: i64,
     volume_mean: f64,
     /// After this time, draw from another seed: a different future on the same past.
@@ -103,7 +106,7 @@ impl GbmMarket {
             .collect();
         Self {
             paths,
-            times: Box::new(calendar.times(spec.bars)),
+            times: Box::new(calendar.clone().times(spec.bars)),
             now: None,
             next_symbol: 0,
             steps: steps(spec.drift, spec.volatility),
@@ -120,6 +123,8 @@ impl GbmMarket {
             }),
             jump: (spec.jump_probability, spec.jump_mean, spec.jump_volatility),
             halt: (spec.halt_probability, spec.halt_bars),
+            calendar,
+            volume_smile: spec.volume_smile,
             tick_raw: ((spec.tick_size * PRICE_SCALE as f64).round() as i64).max(1),
             volume_mean: spec.volume,
             fork: None,
@@ -166,7 +171,14 @@ impl GbmMarket {
         }
     }
 
-    fn bar(&mut self, symbol: usize) -> Bar {
+    fn bar(&mut self, symbol: usize, ts: Ts) -> Bar {
+        // A U-shaped intraday volume: 1 + smile at the session's ends, 1 in its middle.
+        let smile = match self.calendar.session_position(ts) {
+            Some(x) if self.volume_smile > 0.0 => {
+                1.0 + self.volume_smile * (2.0 * x - 1.0) * (2.0 * x - 1.0)
+            }
+            _ => 1.0,
+        };
         let (
             Steps {
                 drift: drift_step,
@@ -190,7 +202,7 @@ impl GbmMarket {
         let high = open.max(close) * (1.0 + 0.5 * vol_step * u2);
         let low = open.min(close) * (1.0 - 0.5 * vol_step * u3);
         // Non-negative, so adding ½ and truncating rounds half up.
-        let volume = (volume_mean * (0.5 + u4) + 0.5) as i64 as f64;
+        let volume = (volume_mean * smile * (0.5 + u4) + 0.5) as i64 as f64;
         let (open, high, low, close) = (
             self.to_price(open),
             self.to_price(high),
@@ -237,7 +249,7 @@ impl Iterator for GbmMarket {
             let symbol = self.next_symbol;
             self.next_symbol += 1;
             let ts = self.now.expect("set above");
-            let bar = self.bar(symbol);
+            let bar = self.bar(symbol, ts);
             // A halt: the path moves on (so trading resumes with a gap), its bars are missing.
             let (halt_p, halt_bars) = self.halt;
             let path = &mut self.paths[symbol];
@@ -279,6 +291,10 @@ mod tests {
             jump_volatility: 0.0,
             halt_probability: 0.0,
             halt_bars: 0,
+            days: crate::scenario::DaysSpec::Weekdays,
+            holidays: Vec::new(),
+            session: None,
+            volume_smile: 0.0,
         }
     }
 
@@ -307,7 +323,7 @@ mod tests {
             close_offset_ns: 0,
         };
         let seed = tape_engine::rng::seed_from_u64(7);
-        let base: Vec<TimedBar> = GbmMarket::new(&s, cal, seed)
+        let base: Vec<TimedBar> = GbmMarket::new(&s, cal.clone(), seed)
             .map(|r| r.expect("infallible"))
             .collect();
         let cut = base[40].ts;
@@ -444,6 +460,35 @@ mod tests {
         let times: std::collections::BTreeSet<i64> =
             daily_calendar().times(20_000).map(|t| t.0).collect();
         assert!(bars.iter().all(|b| times.contains(&b.ts.0)));
+    }
+
+    #[test]
+    fn session_volume_smiles() {
+        let mut s = spec(1, 390 * 200, BarInterval::Minute);
+        s.volume_smile = 2.0;
+        s.session = Some(crate::scenario::SessionSpec {
+            open: "14:30".into(),
+            close: "21:00".into(),
+        });
+        let cal = s.calendar().expect("a valid session");
+        let bars: Vec<TimedBar> = GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(2))
+            .map(|r| r.expect("infallible"))
+            .collect();
+        let mean = |minutes: std::ops::Range<usize>| {
+            let v: Vec<f64> = bars
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| minutes.contains(&(i % 390)))
+                .map(|(_, b)| b.bar.volume.to_f64())
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        let (open, middle) = (mean(0..5), mean(190..200));
+        // At the ends 1 + 2 = 3 times the middle (within sampling noise of the uniform draw).
+        assert!(
+            (open / middle - 3.0).abs() < 0.3,
+            "open {open}, middle {middle}"
+        );
     }
 
     #[test]
