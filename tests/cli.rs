@@ -493,3 +493,50 @@ fn a_rejected_row_stops_the_run_before_any_ledger_is_written() {
         "nothing is written for rejected data"
     );
 }
+
+#[test]
+fn run_since_an_earlier_ledger_warns_about_changed_files() {
+    let dir = scratch();
+    let csv =
+        "date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n2020-01-03,10,11,9,10.5,5\n";
+    std::fs::write(dir.path().join("X.csv"), csv).expect("written");
+    let scenario = "name = \"x\"\n[market]\nkind = \"csv\"\nfiles = [\"X.csv\"]\n[strategy]\nkind = \"sma_cross\"\n";
+    std::fs::write(dir.path().join("x.toml"), scenario).expect("written");
+    tape(dir.path(), &["run", "x.toml", "--out", "first.tape"]).expect_code(0);
+    let same = tape(
+        dir.path(),
+        &[
+            "run",
+            "x.toml",
+            "--out",
+            "second.tape",
+            "--since",
+            "first.tape",
+        ],
+    );
+    assert!(
+        !same.expect_code(0).stderr.contains("WARNING"),
+        "{}",
+        same.stderr
+    );
+    std::fs::write(dir.path().join("X.csv"), csv.replace("10.5", "10.6")).expect("rewritten");
+    let changed = tape(
+        dir.path(),
+        &[
+            "run",
+            "x.toml",
+            "--out",
+            "third.tape",
+            "--since",
+            "first.tape",
+        ],
+    );
+    assert!(
+        changed
+            .expect_code(0)
+            .stderr
+            .contains("WARNING: input X.csv changed"),
+        "{}",
+        changed.stderr
+    );
+}

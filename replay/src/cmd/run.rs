@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tape_engine::ledger::{fingerprint_hex, FsyncPolicy};
+use tape_engine::ledger::{fingerprint_hex, FsyncPolicy, InputSource, LedgerReader};
 
 use super::{human_bytes, human_count, now, EXIT_OK};
 use crate::drive::run_to_ledger;
@@ -31,6 +31,10 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Warn about every input whose content differs from the one recorded in this ledger
+    /// (an earlier run of the same scenario).
+    #[arg(long, value_name = "LEDGER")]
+    pub since: Option<PathBuf>,
 }
 
 /// `--fsync` values.
@@ -57,6 +61,15 @@ impl From<Fsync> for FsyncPolicy {
 /// Runs a scenario into a ledger and prints the summary.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = RunPlan::load(&args.scenario, args.seed)?;
+    if let Some(earlier) = &args.since {
+        let recorded = LedgerReader::open(earlier)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", earlier.display()))?
+            .header()
+            .clone();
+        for warning in input_changes(&recorded.inputs, &plan.header.inputs) {
+            eprintln!("tape: WARNING: {warning} since {}", earlier.display());
+        }
+    }
     if plan.scenario.execution.fill == tape_scenarios::FillSpec::SameBarClose {
         eprintln!(
             "tape: WARNING: [execution] fill = \"same_bar_close\" fills orders at the close they were decided on: that is look-ahead, and this run's results are not achievable"
@@ -202,4 +215,27 @@ fn data_json(report: &DataReport) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "rows": report.rows, "bars": report.bars, "quarantined": report.quarantined(), "checks": counts })
+}
+
+/// How the inputs differ from those recorded in an earlier ledger, one sentence each.
+pub fn input_changes(recorded: &[InputSource], now: &[InputSource]) -> Vec<String> {
+    let mut out = Vec::new();
+    for input in now {
+        match recorded.iter().find(|r| r.name == input.name) {
+            Some(r) if r.blake3 != input.blake3 => out.push(format!(
+                "input {} changed (BLAKE3 {} then, {} now)",
+                input.name,
+                &fingerprint_hex(&r.blake3)[..16],
+                &fingerprint_hex(&input.blake3)[..16]
+            )),
+            Some(_) => {}
+            None => out.push(format!("input {} is new", input.name)),
+        }
+    }
+    for r in recorded {
+        if !now.iter().any(|i| i.name == r.name) {
+            out.push(format!("input {} is no longer used", r.name));
+        }
+    }
+    out
 }
