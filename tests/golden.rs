@@ -26,6 +26,28 @@ fn golden_path() -> std::path::PathBuf {
     workspace_root().join("tests/golden/small-v1.tape")
 }
 
+/// Decodes and re-encodes every frame of a ledger, asserting the same bytes; returns the
+/// kinds it holds.
+fn re_encode_every_frame(
+    path: &std::path::Path,
+) -> std::collections::BTreeSet<tape_engine::event::EventKind> {
+    let mut reader = LedgerReader::open(path).expect("golden opens");
+    let salt = reader.header().salt;
+    let mut kinds = std::collections::BTreeSet::new();
+    while let Some(frame) = reader.next_event().expect("golden reads") {
+        let event = decode_event(frame.bytes).expect("golden frames decode");
+        let mut again = Vec::new();
+        encode_event(&event, salt, &mut again);
+        assert_eq!(
+            again, frame.bytes,
+            "event {} re-encodes differently",
+            frame.header.seq
+        );
+        kinds.insert(event.body.kind());
+    }
+    kinds
+}
+
 const NOTES_FINGERPRINT: &str = "3cc8ac0dbe3f8ec918fee060e971d2c8d61d191a93b2cdd8637955ff0a522d37";
 
 fn notes_path() -> std::path::PathBuf {
@@ -49,21 +71,11 @@ fn every_format_version_this_build_reads_has_a_golden_ledger() {
 
 #[test]
 fn the_v2_golden_re_encodes_replays_and_reruns_to_the_same_bytes() {
-    let mut reader = LedgerReader::open(&notes_path()).expect("opens");
-    let salt = reader.header().salt;
-    let recorded = reader.header().clone();
-    let mut kinds = std::collections::BTreeSet::new();
-    while let Some(frame) = reader.next_event().expect("reads") {
-        let event = decode_event(frame.bytes).expect("decodes");
-        let mut again = Vec::new();
-        encode_event(&event, salt, &mut again);
-        assert_eq!(
-            again, frame.bytes,
-            "event {} re-encodes differently",
-            frame.header.seq
-        );
-        kinds.insert(event.body.kind());
-    }
+    let recorded = LedgerReader::open(&notes_path())
+        .expect("opens")
+        .header()
+        .clone();
+    let kinds = re_encode_every_frame(&notes_path());
     assert!(kinds.contains(&tape_engine::event::EventKind::DataQuarantined));
     assert!(kinds.contains(&tape_engine::event::EventKind::DataWarning));
     // Replay takes the bars and the notes from the ledger: the CSV file is not needed.
@@ -102,20 +114,7 @@ fn golden_ledger_is_format_version_1_and_verifies_with_its_fingerprint() {
 
 #[test]
 fn every_golden_frame_re_encodes_to_the_same_bytes() {
-    let mut reader = LedgerReader::open(&golden_path()).expect("golden opens");
-    let salt = reader.header().salt;
-    let mut kinds = std::collections::BTreeSet::new();
-    while let Some(frame) = reader.next_event().expect("golden reads") {
-        let event = decode_event(frame.bytes).expect("golden frames decode");
-        let mut again = Vec::new();
-        encode_event(&event, salt, &mut again);
-        assert_eq!(
-            again, frame.bytes,
-            "event {} re-encodes differently",
-            frame.header.seq
-        );
-        kinds.insert(event.body.kind());
-    }
+    let kinds = re_encode_every_frame(&golden_path());
     let v1_kinds = tape_engine::event::EventKind::ALL
         .iter()
         .filter(|k| k.since_version() == 1)
