@@ -135,6 +135,11 @@ pub struct GbmSpec {
     /// times the middle's volume (a U shape; 0 = flat).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub volume_smile: f64,
+    /// One-factor model: each symbol's shock is `ρ·market + √(1−ρ²)·own`, so a symbol's
+    /// correlation with the market factor is ρ and two symbols correlate at ρ² (0 =
+    /// independent). `0 ≤ ρ < 1`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub factor_loading: f64,
 }
 
 /// Which days trade.
@@ -285,6 +290,20 @@ impl GbmSpec {
                 "market.jump_volatility",
                 m.jump_volatility.to_string(),
                 "must be between 0 and 5 (log size)",
+            ));
+        }
+        if !(m.factor_loading.is_finite() && (0.0..1.0).contains(&m.factor_loading)) {
+            return Err(invalid(
+                "market.factor_loading",
+                m.factor_loading.to_string(),
+                "must be at least 0 and below 1",
+            ));
+        }
+        if !(m.volume_smile.is_finite() && (0.0..=100.0).contains(&m.volume_smile)) {
+            return Err(invalid(
+                "market.volume_smile",
+                m.volume_smile.to_string(),
+                "must be between 0 and 100",
             ));
         }
         if m.halt_probability > 0.0 && m.halt_bars == 0 {
