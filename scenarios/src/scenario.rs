@@ -140,6 +140,10 @@ pub struct GbmSpec {
     /// independent). `0 ≤ ρ < 1`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub factor_loading: f64,
+    /// With a session: annual volatility of the gap between a session's close and the next
+    /// open (0 = none; 0.2 ≈ a 1.3% typical night).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub overnight_volatility: f64,
 }
 
 /// Which days trade.
@@ -297,6 +301,13 @@ impl GbmSpec {
                 "market.factor_loading",
                 m.factor_loading.to_string(),
                 "must be at least 0 and below 1",
+            ));
+        }
+        if !(m.overnight_volatility.is_finite() && (0.0..=5.0).contains(&m.overnight_volatility)) {
+            return Err(invalid(
+                "market.overnight_volatility",
+                m.overnight_volatility.to_string(),
+                "must be between 0 and 5 (annual)",
             ));
         }
         if !(m.volume_smile.is_finite() && (0.0..=100.0).contains(&m.volume_smile)) {

@@ -79,8 +79,10 @@ pub struct GbmMarket {
     factor: Option<(SeededRng, f64, f64)>,
     jump: (f64, f64, f64),
     halt: (f64, u32),
-    /// The calendar, for where a minute falls in its session (volume smile).
+    /// The calendar, for where a minute falls in its session (volume smile, overnight gap).
     calendar: Calendar,
+    /// Standard deviation of the log gap between sessions (0 = none).
+    overnight_step: f64,
     volume_smile: f64,
     tick_raw: i64,
     volume_mean: f64,
@@ -137,6 +139,7 @@ impl GbmMarket {
             halt: (spec.halt_probability, spec.halt_bars),
             calendar,
             volume_smile: spec.volume_smile,
+            overnight_step: spec.overnight_volatility / 252f64.sqrt(),
             tick_raw: ((spec.tick_size * PRICE_SCALE as f64).round() as i64).max(1),
             volume_mean: spec.volume,
             fork: None,
@@ -185,7 +188,8 @@ impl GbmMarket {
 
     fn bar(&mut self, symbol: usize, ts: Ts) -> Bar {
         // A U-shaped intraday volume: 1 + smile at the session's ends, 1 in its middle.
-        let smile = match self.calendar.session_position(ts) {
+        let position = self.calendar.session_position(ts);
+        let smile = match position {
             Some(x) if self.volume_smile > 0.0 => {
                 1.0 + self.volume_smile * (2.0 * x - 1.0) * (2.0 * x - 1.0)
             }
@@ -199,8 +203,14 @@ impl GbmMarket {
             volume_mean,
         ) = (self.steps, self.volume_mean);
         let (jump_p, jump_mean, jump_vol) = self.jump;
+        let overnight = self.overnight_step;
         let path = &mut self.paths[symbol];
-        let prev = path.close;
+        let mut prev = path.close;
+        // A session's first minute opens after the night: the price gaps from the last close
+        // (drawn only when the gap is on, so a market without it keeps its streams).
+        if overnight > 0.0 && position == Some(0.0) {
+            prev *= libm::exp(overnight * path.normal());
+        }
         let own = path.normal();
         // Shared shock first: with a factor, ρ·market + √(1−ρ²)·own keeps unit variance.
         let z = match self.factor {
@@ -319,6 +329,7 @@ mod tests {
             session: None,
             volume_smile: 0.0,
             factor_loading: 0.0,
+            overnight_volatility: 0.0,
         }
     }
 
@@ -551,6 +562,41 @@ mod tests {
         );
         let vol = (var(&a, ma) * 260.89).sqrt();
         assert!((vol - 0.3).abs() < 0.01, "volatility {vol}");
+    }
+
+    /// With an overnight gap, the first minute of each session moves far more from the last
+    /// close than any minute inside a session does.
+    #[test]
+    fn sessions_open_with_an_overnight_gap() {
+        let mut s = spec(1, 390 * 300, BarInterval::Minute);
+        s.tick_size = 1e-6;
+        s.volatility = 0.2;
+        s.overnight_volatility = 0.2;
+        s.session = Some(crate::scenario::SessionSpec {
+            open: "14:30".into(),
+            close: "21:00".into(),
+        });
+        let cal = s.calendar().expect("a valid session");
+        let bars: Vec<TimedBar> = GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(8))
+            .map(|r| r.expect("infallible"))
+            .collect();
+        let rets = log_returns(&bars);
+        let rms = |first: bool| {
+            let r: Vec<f64> = rets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ((i + 1) % 390 == 0) == first)
+                .map(|(_, r)| *r)
+                .collect();
+            (r.iter().map(|x| x * x).sum::<f64>() / r.len() as f64).sqrt()
+        };
+        // Overnight: 0.2/√252 ≈ 0.0126 a night; a minute: 0.2/√(252·390) ≈ 0.00064.
+        assert!(
+            (rms(true) - 0.0126).abs() < 0.0025,
+            "overnight rms {}",
+            rms(true)
+        );
+        assert!(rms(false) < 0.001, "intraday rms {}", rms(false));
     }
 
     #[test]
