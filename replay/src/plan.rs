@@ -12,7 +12,7 @@ use tape_engine::rules::ENGINE_RULES;
 use tape_engine::strategy::Strategy;
 use tape_engine::threaded::ThreadedSource;
 use tape_engine::time::Ts;
-use tape_scenarios::loader::csv::CsvMarket;
+use tape_scenarios::loader::files::FileMarket;
 use tape_scenarios::loader::guard::DATA_RULES;
 use tape_scenarios::loader::{BarSource, LoadError};
 use tape_scenarios::synthetic::GbmMarket;
@@ -63,7 +63,7 @@ pub struct RunPlan {
     pub start: Ts,
     /// A file market, resolved and checked by the data guard (`None` for synthetic markets
     /// and for plans rebuilt from a ledger, whose bars are in the ledger).
-    pub data: Option<CsvMarket>,
+    pub data: Option<FileMarket>,
 }
 
 impl RunPlan {
@@ -128,12 +128,12 @@ impl RunPlan {
                 }];
                 (g.symbol_names(), inputs, g.start_time(), None)
             }
-            Market::Csv(c) => {
+            Market::Files(c) => {
                 let data_error = |source| PlanError::Data {
                     origin: origin.to_string(),
                     source,
                 };
-                let market = CsvMarket::open(c, base).map_err(data_error)?;
+                let market = FileMarket::open(c, base).map_err(data_error)?;
                 let start = match &c.start {
                     Some(t) => Ts::parse(t).map_err(|e| {
                         data_error(LoadError::Open {
@@ -160,7 +160,7 @@ impl RunPlan {
         symbols: Vec<String>,
         inputs: Vec<InputSource>,
         start: Ts,
-        data: Option<CsvMarket>,
+        data: Option<FileMarket>,
     ) -> Result<Self, PlanError> {
         let strategy =
             StrategySpec::from_table(&scenario.strategy).map_err(|source| PlanError::Strategy {
@@ -170,7 +170,7 @@ impl RunPlan {
         let config = scenario.canonical(strategy.to_table());
         let probe = strategy.build(0);
         let data_rules: &[tape_engine::event::RuleSpec] = match scenario.market {
-            Market::Csv(_) => DATA_RULES,
+            Market::Files(_) => DATA_RULES,
             Market::Gbm(_) => &[],
         };
         let rules =
@@ -303,8 +303,8 @@ impl RunPlan {
     pub fn total_bars(&self) -> u64 {
         match (&self.scenario.market, &self.data) {
             (Market::Gbm(g), _) => g.bars * u64::from(g.symbols),
-            (Market::Csv(_), Some(d)) => d.report().bars,
-            (Market::Csv(_), None) => 0,
+            (Market::Files(_), Some(d)) => d.report().bars,
+            (Market::Files(_), None) => 0,
         }
     }
 }

@@ -25,7 +25,7 @@ use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 use crate::calendar::Calendar;
 use crate::canonical::to_canonical_toml;
-use crate::loader::csv::CsvSpec;
+use crate::loader::files::FileSpec;
 
 /// A scenario that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -462,8 +462,8 @@ impl GbmSpec {
 pub enum Market {
     /// A seeded synthetic market.
     Gbm(GbmSpec),
-    /// Users' CSV files, plain or gzip.
-    Csv(CsvSpec),
+    /// Users' files: CSV (plain or gzip), Parquet or DBN.
+    Files(FileSpec),
 }
 
 fn default_cash() -> f64 {
@@ -581,9 +581,9 @@ impl Scenario {
             Some("gbm") => toml::from_str::<RawScenario<GbmSpec>>(text)
                 .map_err(parse_error)?
                 .into_scenario(Market::Gbm),
-            Some("csv") => toml::from_str::<RawScenario<CsvSpec>>(text)
+            Some("csv" | "parquet" | "dbn") => toml::from_str::<RawScenario<FileSpec>>(text)
                 .map_err(parse_error)?
-                .into_scenario(Market::Csv),
+                .into_scenario(Market::Files),
             other => {
                 let line = market_kind_line(text);
                 let found = other.map_or_else(
@@ -592,7 +592,9 @@ impl Scenario {
                 );
                 return Err(ScenarioError::Parse {
                     origin: origin.to_string(),
-                    message: format!("line {line}: {found} (known: \"gbm\", \"csv\")"),
+                    message: format!(
+                        "line {line}: {found} (known: \"gbm\", \"csv\", \"parquet\", \"dbn\")"
+                    ),
                 });
             }
         };
@@ -609,7 +611,7 @@ impl Scenario {
         };
         match &self.market {
             Market::Gbm(m) => m.validate(&invalid)?,
-            Market::Csv(c) => {
+            Market::Files(c) => {
                 if c.files.is_empty() {
                     return Err(invalid(
                         "market.files",
@@ -654,7 +656,7 @@ impl Scenario {
     pub fn gbm(&self) -> Option<&GbmSpec> {
         match &self.market {
             Market::Gbm(g) => Some(g),
-            Market::Csv(_) => None,
+            Market::Files(_) => None,
         }
     }
 
@@ -662,7 +664,7 @@ impl Scenario {
     pub fn gbm_mut(&mut self) -> Option<&mut GbmSpec> {
         match &mut self.market {
             Market::Gbm(g) => Some(g),
-            Market::Csv(_) => None,
+            Market::Files(_) => None,
         }
     }
 

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use tape_engine::sequencer::{Sequencer, SourcedInput, TimedBar, TimedInput};
-use tape_scenarios::loader::csv::{CsvKind, CsvMarket, CsvSpec, TimeFormat};
+use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec, TimeFormat};
 use tape_scenarios::loader::guard::{Check, GuardSpec, Policy, DATA_RULES};
 use tape_scenarios::loader::LoadError;
 
-fn spec(files: &[&str]) -> CsvSpec {
-    CsvSpec {
-        kind: CsvKind::Csv,
+fn spec(files: &[&str]) -> FileSpec {
+    FileSpec {
+        kind: FileFormat::Csv,
         files: files.iter().map(|f| f.to_string()).collect(),
         symbols: Vec::new(),
         symbol_column: None,
@@ -23,13 +23,13 @@ fn spec(files: &[&str]) -> CsvSpec {
     }
 }
 
-fn inputs(market: &CsvMarket) -> Vec<TimedInput> {
+fn inputs(market: &FileMarket) -> Vec<TimedInput> {
     Sequencer::new(market.sources())
         .map(|r| r.expect("valid data"))
         .collect()
 }
 
-fn bars(market: &CsvMarket) -> Vec<TimedBar> {
+fn bars(market: &FileMarket) -> Vec<TimedBar> {
     inputs(market)
         .into_iter()
         .filter_map(|t| t.bar().map(|&bar| TimedBar { ts: t.ts, bar }))
@@ -37,7 +37,7 @@ fn bars(market: &CsvMarket) -> Vec<TimedBar> {
 }
 
 /// The data notes a market delivers: (quarantined, rule name, row).
-fn notes(market: &CsvMarket) -> Vec<(bool, &'static str, u64)> {
+fn notes(market: &FileMarket) -> Vec<(bool, &'static str, u64)> {
     inputs(market)
         .into_iter()
         .filter_map(|t| match t.input {
@@ -55,7 +55,7 @@ fn notes(market: &CsvMarket) -> Vec<(bool, &'static str, u64)> {
 
 #[test]
 fn real_stock_splits_are_flagged_as_splits_not_absurd_returns() {
-    let market = CsvMarket::open(&spec(&["builtin:stocks.csv.gz"]), Path::new("."))
+    let market = FileMarket::open(&spec(&["builtin:stocks.csv.gz"]), Path::new("."))
         .expect("the shipped data loads");
     assert_eq!(market.symbols(), ["AAPL", "FB", "GOOG", "IBM", "MSFT"]);
     let report = market.report();
@@ -96,7 +96,7 @@ fn real_stock_splits_are_flagged_as_splits_not_absurd_returns() {
 fn adjusted_prices_have_no_split_jumps() {
     let mut s = spec(&["builtin:stocks.csv.gz"]);
     s.adjust = true;
-    let market = CsvMarket::open(&s, Path::new(".")).expect("loads");
+    let market = FileMarket::open(&s, Path::new(".")).expect("loads");
     assert!(!market.report().counts.contains_key(&Check::Split));
     let aapl: Vec<f64> = bars(&market)
         .iter()
@@ -141,9 +141,9 @@ fn long_gzip_and_per_symbol_files_give_the_same_bars() {
     std::fs::write(dir.path().join("AAA.csv"), per("AAA")).expect("written");
     std::fs::write(dir.path().join("BBB.csv"), per("BBB")).expect("written");
 
-    let long = bars(&CsvMarket::open(&spec(&["long.csv"]), dir.path()).expect("long"));
-    let gz = bars(&CsvMarket::open(&spec(&["long.csv.gz"]), dir.path()).expect("gzip"));
-    let split = CsvMarket::open(&spec(&["BBB.csv", "AAA.csv"]), dir.path()).expect("per symbol");
+    let long = bars(&FileMarket::open(&spec(&["long.csv"]), dir.path()).expect("long"));
+    let gz = bars(&FileMarket::open(&spec(&["long.csv.gz"]), dir.path()).expect("gzip"));
+    let split = FileMarket::open(&spec(&["BBB.csv", "AAA.csv"]), dir.path()).expect("per symbol");
     assert_eq!(
         split.symbols(),
         ["AAA", "BBB"],
@@ -185,7 +185,7 @@ fn epoch_and_datetime_times_are_recognised() {
     )
     .expect("written");
     let times = |f: &str| -> Vec<String> {
-        bars(&CsvMarket::open(&spec(&[f]), dir.path()).expect(f))
+        bars(&FileMarket::open(&spec(&[f]), dir.path()).expect(f))
             .iter()
             .map(|b| b.ts.to_string())
             .collect()
@@ -201,7 +201,7 @@ fn guard_case(bad_row: &str, check: Check) {
     let dir = tempfile::tempdir().expect("temp dir");
     let text = format!("date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n{bad_row}\n2020-01-07,10,11,9,10,5\n");
     std::fs::write(dir.path().join("X.csv"), &text).expect("written");
-    let err = CsvMarket::open(&spec(&["X.csv"]), dir.path()).expect_err("rejected");
+    let err = FileMarket::open(&spec(&["X.csv"]), dir.path()).expect_err("rejected");
     let message = err.to_string();
     assert!(
         matches!(err, LoadError::Rejected { row: 3, .. }),
@@ -221,7 +221,7 @@ fn guard_case(bad_row: &str, check: Check) {
         absurd_return: Policy::Quarantine,
         ..GuardSpec::default()
     };
-    let market = CsvMarket::open(&s, dir.path()).expect("quarantined, not rejected");
+    let market = FileMarket::open(&s, dir.path()).expect("quarantined, not rejected");
     assert_eq!(
         market.report().counts.get(&check),
         Some(&(Policy::Quarantine, 1)),
@@ -258,7 +258,7 @@ fn an_absurd_return_is_warned_by_default_and_can_be_rejected() {
         "date,open,high,low,close,volume\n2020-01-02,10,11,9,10,5\n2020-01-03,30,31,29,30,5\n",
     )
     .expect("written");
-    let market = CsvMarket::open(&spec(&["X.csv"]), dir.path()).expect("warned");
+    let market = FileMarket::open(&spec(&["X.csv"]), dir.path()).expect("warned");
     assert_eq!(
         market.report().counts.get(&Check::AbsurdReturn),
         Some(&(Policy::Warn, 1))
@@ -266,7 +266,7 @@ fn an_absurd_return_is_warned_by_default_and_can_be_rejected() {
     assert_eq!(bars(&market).len(), 2);
     let mut s = spec(&["X.csv"]);
     s.guard.absurd_return = Policy::Reject;
-    let err = CsvMarket::open(&s, dir.path())
+    let err = FileMarket::open(&s, dir.path())
         .expect_err("rejected")
         .to_string();
     assert!(err.contains("row 3") && err.contains("+200.0%"), "{err}");
@@ -285,21 +285,21 @@ fn unusable_files_get_clear_errors() {
         "date,open,high,low,close,volume\n2020-01-02,one,1,1,1,1\n",
     )
     .expect("written");
-    let e = CsvMarket::open(&spec(&["missing.csv"]), dir.path())
+    let e = FileMarket::open(&spec(&["missing.csv"]), dir.path())
         .expect_err("missing")
         .to_string();
     assert!(
         e.contains("missing.csv") && e.contains("no such file"),
         "{e}"
     );
-    let e = CsvMarket::open(&spec(&["nohigh.csv"]), dir.path())
+    let e = FileMarket::open(&spec(&["nohigh.csv"]), dir.path())
         .expect_err("no high")
         .to_string();
     assert!(
         e.contains("nohigh.csv") && e.contains("no high column"),
         "{e}"
     );
-    let e = CsvMarket::open(&spec(&["text.csv"]), dir.path())
+    let e = FileMarket::open(&spec(&["text.csv"]), dir.path())
         .expect_err("not a number")
         .to_string();
     assert!(
@@ -312,7 +312,7 @@ fn unusable_files_get_clear_errors() {
 fn a_quarantined_split_drops_that_bar_only() {
     let mut s = spec(&["builtin:stocks.csv.gz"]);
     s.guard.split = Policy::Quarantine;
-    let market = CsvMarket::open(&s, Path::new(".")).expect("loads");
+    let market = FileMarket::open(&s, Path::new(".")).expect("loads");
     assert_eq!(
         market.report().quarantined(),
         3,
@@ -329,7 +329,7 @@ fn dotted_symbols_compact_dates_and_one_symbol_in_two_files() {
         "date,open,high,low,close,volume\n20200102,1,1,1,1,1\n20200103,1,1,1,1,1\n",
     )
     .expect("written");
-    let market = CsvMarket::open(&spec(&["BRK.B.csv"]), dir.path()).expect("loads");
+    let market = FileMarket::open(&spec(&["BRK.B.csv"]), dir.path()).expect("loads");
     assert_eq!(
         market.symbols(),
         ["BRK.B"],
@@ -347,7 +347,7 @@ fn dotted_symbols_compact_dates_and_one_symbol_in_two_files() {
     let rows = "date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n";
     std::fs::write(dir.path().join("a/ABC.csv"), rows).expect("written");
     std::fs::write(dir.path().join("b/ABC.csv"), rows).expect("written");
-    let err = CsvMarket::open(&spec(&["a/ABC.csv", "b/ABC.csv"]), dir.path())
+    let err = FileMarket::open(&spec(&["a/ABC.csv", "b/ABC.csv"]), dir.path())
         .expect_err("refused before any run")
         .to_string();
     assert!(

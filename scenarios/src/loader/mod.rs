@@ -1,9 +1,46 @@
 //! Loaders for users' data, and the data guard that checks every bar they deliver.
 
-/// CSV and gzip-compressed CSV files.
+/// CSV and gzip-compressed CSV files as tables.
 pub mod csv;
+/// Bar files of every format, and the guard run over their rows.
+pub mod files;
 /// The data guard: per-check policies and the data report.
 pub mod guard;
+/// Records with named columns, shared by CSV and Parquet.
+pub mod table;
+
+#[cfg(not(feature = "parquet"))]
+mod parquet {
+    use super::files::DataFile;
+    use super::table::Table;
+    use super::LoadError;
+
+    pub(crate) fn open(file: &DataFile) -> Result<Box<dyn Table>, LoadError> {
+        Err(super::not_built(file.shown(), "parquet"))
+    }
+}
+
+#[cfg(not(feature = "dbn"))]
+mod dbn {
+    use super::files::{BarRows, DataFile};
+    use super::table::TimeRule;
+    use super::LoadError;
+
+    pub(crate) fn open(file: &DataFile, _: TimeRule) -> Result<Box<dyn BarRows>, LoadError> {
+        Err(super::not_built(file.shown(), "dbn"))
+    }
+}
+
+/// The error for a format this build was compiled without.
+#[cfg_attr(all(feature = "parquet", feature = "dbn"), allow(dead_code))]
+fn not_built(file: &str, feature: &str) -> LoadError {
+    LoadError::Open {
+        file: file.to_string(),
+        detail: format!(
+            "this build of tape reads no {feature} files; build it with `cargo build --release --features {feature}` (or `--features formats` for every format)"
+        ),
+    }
+}
 
 use tape_engine::sequencer::TimedInput;
 
