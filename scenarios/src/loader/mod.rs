@@ -11,6 +11,13 @@ pub mod table;
 
 #[cfg(not(feature = "parquet"))]
 mod parquet {
+/// Databento DBN files of OHLCV bars (a build with the `dbn` feature).
+#[cfg(feature = "dbn")]
+pub mod dbn;
+/// Parquet files as tables of typed cells (a build with the `parquet` feature).
+#[cfg(feature = "parquet")]
+pub mod parquet;
+
     use super::files::DataFile;
     use super::table::Table;
     use super::LoadError;
@@ -43,6 +50,58 @@ fn not_built(file: &str, feature: &str) -> LoadError {
 }
 
 use tape_engine::sequencer::TimedInput;
+
+/// `mantissa × 10^exponent`, correctly rounded: the number parsing that decimal from text
+/// gives, so a price stored as an integer of 1e-9 units (DBN) or as a decimal (Parquet) equals
+/// the same price read from a CSV.
+#[cfg(any(feature = "parquet", feature = "dbn"))]
+fn decimal_f64(mantissa: i128, exponent: i32) -> f64 {
+    // Powers of ten that f64 holds exactly.
+    const EXACT: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let power = EXACT.get(exponent.unsigned_abs() as usize);
+    match power {
+        // Both operands exact, so the one rounding is IEEE's: the correctly rounded result.
+        Some(&p) if mantissa.unsigned_abs() <= 1 << 53 => {
+            if exponent < 0 {
+                mantissa as f64 / p
+            } else {
+                mantissa as f64 * p
+            }
+        }
+        // Rust's float parsing rounds correctly whatever the digits.
+        _ => displayed_f64(format_args!("{mantissa}e{exponent}")).unwrap_or(f64::NAN),
+    }
+}
+
+/// The f64 that text written by `args` parses as, without allocating.
+#[cfg(any(feature = "parquet", feature = "dbn"))]
+fn displayed_f64(args: std::fmt::Arguments<'_>) -> Option<f64> {
+    struct Buffer {
+        bytes: [u8; 96],
+        len: usize,
+    }
+    impl std::fmt::Write for Buffer {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            let to = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+            to.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut buffer = Buffer {
+        bytes: [0; 96],
+        len: 0,
+    };
+    std::fmt::write(&mut buffer, args).ok()?;
+    std::str::from_utf8(&buffer.bytes[..buffer.len])
+        .ok()?
+        .parse()
+        .ok()
+}
 
 /// A stream of inputs in time order — bars, and the data guard's notes on them — from a file
 /// or a generator.
