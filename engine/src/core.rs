@@ -21,14 +21,14 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, Causes, DataNote, Event, EventBody, OrderCancelled, OrderFilled, OrderId, OrderRejected,
-    OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq, Side, Signal,
-    SymbolId, Target, TimeInForce,
+    Bar, Causes, DataNote, Event, EventBody, Feature, OrderCancelled, OrderFilled, OrderId,
+    OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq,
+    Side, Signal, SymbolId, Target, TimeInForce,
 };
 use crate::execution::{ComputedFill, CostModel, FillTiming, OrderBook, WorkingOrder};
 use crate::fixed::{FixedError, Money, Quantity};
 use crate::ledger::frame::encode_event;
-use crate::market::MarketView;
+use crate::market::{FeatureTable, MarketView};
 use crate::portfolio::{Portfolio, PortfolioError};
 use crate::rules;
 use crate::strategy::{Decision, Decisions, Strategy};
@@ -49,7 +49,7 @@ pub struct CoreConfig {
 }
 
 /// An input the core folds in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input {
     /// A bar that closed at `ts`.
     Bar {
@@ -68,6 +68,13 @@ pub enum Input {
         /// What was found.
         note: DataNote,
     },
+    /// A point-in-time feature value that became available at `ts`.
+    Feature {
+        /// When it became available.
+        ts: Ts,
+        /// The value.
+        feature: Feature,
+    },
 }
 
 /// Why the core could not take a step. Bad input returns these; bugs panic.
@@ -85,6 +92,9 @@ pub enum StepError {
     /// Two bars for one symbol at one time.
     #[error("a second bar for symbol {symbol} at {ts}")]
     DuplicateBar { symbol: u32, ts: Ts },
+    /// A feature id outside the run's feature table.
+    #[error("feature id {feature} is not in the run's feature table of {count}")]
+    UnknownFeature { feature: u32, count: usize },
     /// A symbol id outside the run's symbol table.
     #[error("symbol id {symbol} is not in the run's symbol table of {count}")]
     UnknownSymbol { symbol: u32, count: usize },
@@ -139,6 +149,7 @@ pub struct Core {
     /// The latest time folded in (slice or start).
     latest_ts: Ts,
     latest: Vec<Option<Bar>>,
+    features: FeatureTable,
     latest_bar_seq: Vec<Seq>,
     in_slice: Vec<bool>,
     updated: Vec<SymbolId>,
@@ -175,6 +186,7 @@ impl Core {
             open_slice: None,
             latest_ts: Ts(i64::MIN),
             latest: vec![None; symbols],
+            features: FeatureTable::new(Vec::new(), symbols),
             latest_bar_seq: vec![Seq(0); symbols],
             in_slice: vec![false; symbols],
             updated: Vec::with_capacity(symbols),
@@ -192,6 +204,12 @@ impl Core {
                 ..RunStats::default()
             },
         }
+    }
+
+    /// The same core with the header's feature table (names in `FeatureId` order).
+    pub fn with_features(mut self, names: Vec<String>) -> Self {
+        self.features = FeatureTable::new(names, self.latest.len());
+        self
     }
 
     /// Encoded frames not yet taken by the caller. Swap in an empty buffer to take them.
@@ -242,6 +260,7 @@ impl Core {
                 quarantined,
                 note,
             } => self.on_data(ts, quarantined, note),
+            Input::Feature { ts, feature } => self.on_feature(ts, feature),
         }
     }
 
@@ -280,6 +299,22 @@ impl Core {
             EventBody::DataWarning(note)
         };
         self.emit(ts, Causes::NONE, body);
+        Ok(())
+    }
+
+    /// Records a feature value and makes it visible to the strategy from this slice on. Like
+    /// a data note it opens no slice; a later time closes the open one first.
+    fn on_feature(&mut self, ts: Ts, feature: Feature) -> Result<(), StepError> {
+        self.admit(ts, feature.symbol)?;
+        if !self.features.knows(feature.feature, feature.symbol) {
+            return Err(StepError::UnknownFeature {
+                feature: feature.feature.0,
+                count: self.features.names().len(),
+            });
+        }
+        self.latest_ts = ts;
+        let seq = self.emit(ts, Causes::NONE, EventBody::Feature(feature));
+        self.features.apply(ts, seq, &feature);
         Ok(())
     }
 
@@ -323,7 +358,8 @@ impl Core {
         self.updated.sort_unstable();
         let mut decisions = std::mem::take(&mut self.decisions);
         decisions.clear();
-        let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities());
+        let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities())
+            .with_features(&self.features);
         self.strategy.on_slice(&view, &mut decisions);
         self.decision_seqs.clear();
         let result = self.record_decisions(ts, &decisions);
@@ -421,8 +457,14 @@ impl Core {
                     direction,
                     strength,
                     reason,
+                    feature,
                 } => {
-                    let cause = self.bar_cause(symbol)?;
+                    let mut cause = self.bar_cause(symbol)?;
+                    if let Some(seq) = feature.and_then(|f| self.features.seq(f, symbol)) {
+                        cause
+                            .push(seq)
+                            .expect("a bar cause and a feature cause fit in MAX_CAUSES");
+                    }
                     let seq = self.emit(
                         ts,
                         cause,

@@ -1,10 +1,11 @@
 //! What a strategy may see: the market as known at `now`, and nothing later.
 //!
 //! # Invariants
-//! - The view is built by the core from bars already delivered (event `ts ≤ now`); it has no
-//!   path to a later input, so a strategy cannot look ahead through it.
+//! - The view is built by the core from inputs already delivered (event `ts ≤ now`): bars
+//!   and point-in-time features alike. It has no path to a later input, so a strategy cannot
+//!   look ahead through it.
 
-use crate::event::{Bar, SymbolId};
+use crate::event::{Bar, Feature, FeatureId, Seq, SymbolId};
 use crate::fixed::Quantity;
 use crate::time::Ts;
 
@@ -15,7 +16,97 @@ pub struct MarketView<'a> {
     pub(crate) latest: &'a [Option<Bar>],
     pub(crate) updated: &'a [SymbolId],
     pub(crate) positions: &'a [Quantity],
+    pub(crate) features: &'a FeatureTable,
 }
+
+/// A feature's latest value as known at some time, and when it became available.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Observed {
+    /// The value.
+    pub value: f64,
+    /// When it became available (its event's `ts`).
+    pub available_at: Ts,
+}
+
+/// The latest value of every (feature, symbol) pair: point-in-time features joined as of
+/// the time of the inputs folded in so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FeatureTable {
+    names: Vec<String>,
+    symbols: usize,
+    latest: Vec<Option<(Observed, Seq)>>,
+}
+
+impl FeatureTable {
+    /// An empty table for the header's feature names and the run's symbol count.
+    pub fn new(names: Vec<String>, symbols: usize) -> Self {
+        Self {
+            latest: vec![None; names.len() * symbols],
+            names,
+            symbols,
+        }
+    }
+
+    /// Feature names: `FeatureId(i)` is `names()[i]`.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The id of a feature by name.
+    pub fn id(&self, name: &str) -> Option<FeatureId> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| FeatureId(i as u32))
+    }
+
+    fn slot(&self, feature: FeatureId, symbol: SymbolId) -> Option<usize> {
+        let (f, s) = (feature.0 as usize, symbol.0 as usize);
+        (f < self.names.len() && s < self.symbols).then_some(f * self.symbols + s)
+    }
+
+    /// Whether a feature event fits this table.
+    pub fn knows(&self, feature: FeatureId, symbol: SymbolId) -> bool {
+        self.slot(feature, symbol).is_some()
+    }
+
+    /// Folds in a value that became available at `ts`, recorded as event `seq`; `false` if
+    /// its ids are out of range.
+    pub fn apply(&mut self, ts: Ts, seq: Seq, f: &Feature) -> bool {
+        match self.slot(f.feature, f.symbol) {
+            Some(i) => {
+                let observed = Observed {
+                    value: f.value,
+                    available_at: ts,
+                };
+                self.latest[i] = Some((observed, seq));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The latest value of a feature for a symbol, if one has become available.
+    pub fn get(&self, feature: FeatureId, symbol: SymbolId) -> Option<Observed> {
+        self.slot(feature, symbol)
+            .and_then(|i| self.latest[i])
+            .map(|(o, _)| o)
+    }
+
+    /// The seq of the event that recorded that latest value.
+    pub fn seq(&self, feature: FeatureId, symbol: SymbolId) -> Option<Seq> {
+        self.slot(feature, symbol)
+            .and_then(|i| self.latest[i])
+            .map(|(_, seq)| seq)
+    }
+}
+
+/// The table a view without features refers to.
+static NO_FEATURES: FeatureTable = FeatureTable {
+    names: Vec::new(),
+    symbols: 0,
+    latest: Vec::new(),
+};
 
 impl<'a> MarketView<'a> {
     /// A view over explicit state (for tests and tools; the core builds its own).
@@ -31,7 +122,23 @@ impl<'a> MarketView<'a> {
             latest,
             updated,
             positions,
+            features: &NO_FEATURES,
         }
+    }
+
+    /// The same view with point-in-time features.
+    pub fn with_features(self, features: &'a FeatureTable) -> Self {
+        Self { features, ..self }
+    }
+
+    /// The id of a feature by name (resolve once, then read by id).
+    pub fn feature_id(&self, name: &str) -> Option<FeatureId> {
+        self.features.id(name)
+    }
+
+    /// The latest value of a feature for a symbol that had become available by `now`.
+    pub fn feature(&self, feature: FeatureId, symbol: SymbolId) -> Option<Observed> {
+        self.features.get(feature, symbol)
     }
 
     /// The time of the slice being decided on.

@@ -7,7 +7,7 @@
 //! A source must deliver bars in non-decreasing `ts`; the sequencer buffers one timestamp's
 //! group per source (bounded by the number of symbols), never a whole source.
 
-use crate::event::{Bar, DataNote, SymbolId};
+use crate::event::{Bar, DataNote, Feature, SymbolId};
 use crate::time::Ts;
 
 /// A bar with the time it closed.
@@ -20,7 +20,7 @@ pub struct TimedBar {
 }
 
 /// What a source delivers: a bar, or the data guard's note on one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SourcedInput {
     /// A bar.
     Bar(Bar),
@@ -32,10 +32,12 @@ pub enum SourcedInput {
         /// What was found.
         note: DataNote,
     },
+    /// A point-in-time feature value, at the time it became available.
+    Feature(Feature),
 }
 
 /// An input with the time it became known: what the sequencer orders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TimedInput {
     /// When it became known.
     pub ts: Ts,
@@ -49,6 +51,7 @@ impl TimedInput {
         match &self.input {
             SourcedInput::Bar(b) => b.symbol,
             SourcedInput::Data { note, .. } => note.symbol,
+            SourcedInput::Feature(f) => f.symbol,
         }
     }
 
@@ -56,7 +59,7 @@ impl TimedInput {
     pub fn bar(&self) -> Option<&Bar> {
         match &self.input {
             SourcedInput::Bar(b) => Some(b),
-            SourcedInput::Data { .. } => None,
+            SourcedInput::Data { .. } | SourcedInput::Feature(_) => None,
         }
     }
 }

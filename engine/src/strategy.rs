@@ -1,6 +1,6 @@
 //! The strategy interface: see the past, decide, record why.
 
-use crate::event::{Direction, Reason, RuleSpec, SymbolId};
+use crate::event::{Direction, FeatureId, Reason, RuleSpec, SymbolId};
 use crate::fixed::Quantity;
 use crate::market::MarketView;
 
@@ -24,12 +24,14 @@ pub struct SignalRef(usize);
 /// One decision of a slice.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Decision {
-    /// A signal on a symbol; the core records it caused by the symbol's latest bar.
+    /// A signal on a symbol; the core records it caused by the symbol's latest bar, and by
+    /// the latest value of `feature` for the symbol when the decision read one.
     Signal {
         symbol: SymbolId,
         direction: Direction,
         strength: f64,
         reason: Reason,
+        feature: Option<FeatureId>,
     },
     /// A target position; caused by `because`, or by the symbol's latest bar.
     Target {
@@ -61,6 +63,27 @@ impl Decisions {
             direction,
             strength,
             reason,
+            feature: None,
+        });
+        SignalRef(self.items.len() - 1)
+    }
+
+    /// Records a signal that also rests on a point-in-time feature: its latest value for the
+    /// symbol becomes a cause of the signal, so the causal chain reaches that input.
+    pub fn signal_with_feature(
+        &mut self,
+        symbol: SymbolId,
+        direction: Direction,
+        strength: f64,
+        reason: Reason,
+        feature: FeatureId,
+    ) -> SignalRef {
+        self.items.push(Decision::Signal {
+            symbol,
+            direction,
+            strength,
+            reason,
+            feature: Some(feature),
         });
         SignalRef(self.items.len() - 1)
     }

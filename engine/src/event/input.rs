@@ -103,3 +103,26 @@ pub struct DataNote {
     /// The check that failed, with the values it saw.
     pub reason: super::Reason,
 }
+
+/// A feature's dense index into the run header's feature table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeatureId(pub u32);
+
+/// A point-in-time feature value (an earnings surprise, a sentiment score …) for a symbol.
+/// Its event `ts` is when the value became available: strategies see it from that time on,
+/// never earlier, as the latest value of that feature for that symbol.
+///
+/// Caused by: nothing (input). Known at: its `available_at` time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Feature {
+    /// The symbol it describes.
+    pub symbol: SymbolId,
+    /// Which feature (the header's feature table names it).
+    pub feature: FeatureId,
+    /// Index of the file in the header's input list.
+    pub input: u32,
+    /// Row number in that file.
+    pub row: u64,
+    /// The value; always finite.
+    pub value: f64,
+}

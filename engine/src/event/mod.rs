@@ -17,7 +17,7 @@ mod portfolio;
 mod reason;
 
 pub use decision::{Direction, Signal, Target};
-pub use input::{Bar, BarError, DataNote, RunStarted};
+pub use input::{Bar, BarError, DataNote, Feature, FeatureId, RunStarted};
 pub use order::{
     OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce,
 };
@@ -156,6 +156,7 @@ macro_rules! event_kinds {
             pub const fn since_version(self) -> u16 {
                 match self {
                     EventKind::DataQuarantined | EventKind::DataWarning => 2,
+                    EventKind::Feature => 3,
                     _ => 1,
                 }
             }
@@ -184,6 +185,7 @@ event_kinds! {
     Bar               = 0x0002, "bar",                Input,   Bar;
     DataQuarantined   = 0x0003, "data_quarantined",   Input,   DataNote;
     DataWarning       = 0x0004, "data_warning",       Input,   DataNote;
+    Feature           = 0x0005, "feature",            Input,   Feature;
     Signal            = 0x0100, "signal",             Derived, Signal;
     Target            = 0x0101, "target",             Derived, Target;
     OrderSubmitted    = 0x0102, "order_submitted",    Derived, OrderSubmitted;
@@ -213,6 +215,8 @@ pub enum FieldValue {
     Money(Money),
     /// A symbol id, rendered by name through the header's symbol table.
     Symbol(SymbolId),
+    /// A feature id, rendered by name through the header's feature table.
+    Feature(FeatureId),
     /// A fixed word from a closed set (side, direction, order type).
     Word(&'static str),
     /// A 32-byte digest, rendered as hex.
@@ -244,6 +248,13 @@ impl EventBody {
                 ("input", F::U64(d.input.into())),
                 ("row", F::U64(d.row)),
                 ("reason", F::Reason(d.reason)),
+            ],
+            EventBody::Feature(f) => vec![
+                ("symbol", F::Symbol(f.symbol)),
+                ("feature", F::Feature(f.feature)),
+                ("input", F::U64(f.input.into())),
+                ("row", F::U64(f.row)),
+                ("value", F::F64(f.value)),
             ],
             EventBody::Signal(s) => vec![
                 ("symbol", F::Symbol(s.symbol)),
@@ -318,6 +329,7 @@ impl EventBody {
         match self {
             EventBody::Bar(b) => Some(b.symbol),
             EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => Some(d.symbol),
+            EventBody::Feature(f) => Some(f.symbol),
             EventBody::Signal(s) => Some(s.symbol),
             EventBody::Target(t) => Some(t.symbol),
             EventBody::OrderSubmitted(o) => Some(o.symbol),

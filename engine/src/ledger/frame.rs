@@ -23,10 +23,10 @@
 //!   holds this.
 
 use crate::event::{
-    Bar, Causes, DataNote, Direction, Event, EventBody, EventKind, OrderCancelled, OrderFilled,
-    OrderId, OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId,
-    RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES,
-    MAX_REASON_VALUES,
+    Bar, Causes, DataNote, Direction, Event, EventBody, EventKind, Feature, FeatureId,
+    OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
+    PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
+    Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use crate::fixed::{Money, Price, Quantity};
 use crate::time::Ts;
@@ -72,6 +72,9 @@ pub enum DecodeError {
     /// A price field is not positive.
     #[error("field '{field}' is not a valid price")]
     BadPrice { field: &'static str },
+    /// A field that must be a finite number is not.
+    #[error("field '{field}' is not a finite number")]
+    NotFinite { field: &'static str },
     /// A bar breaks its invariant.
     #[error("{0}")]
     BadBar(#[from] crate::event::BarError),
@@ -311,6 +314,13 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.u32(d.input);
             p.u64(d.row);
             p.reason(&d.reason);
+        }
+        EventBody::Feature(f) => {
+            p.u32(f.symbol.0);
+            p.u32(f.feature.0);
+            p.u32(f.input);
+            p.u64(f.row);
+            p.f64(f.value);
         }
         EventBody::Signal(s) => {
             p.u32(s.symbol.0);
@@ -583,6 +593,19 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             } else {
                 EventBody::DataWarning(note)
             }
+        }
+        EventKind::Feature => {
+            let feature = Feature {
+                symbol: t.symbol()?,
+                feature: FeatureId(t.u32("feature")?),
+                input: t.u32("input")?,
+                row: t.u64("row")?,
+                value: t.f64("value")?,
+            };
+            if !feature.value.is_finite() {
+                return Err(DecodeError::NotFinite { field: "value" });
+            }
+            EventBody::Feature(feature)
         }
         EventKind::Signal => {
             let symbol = t.symbol()?;

@@ -14,6 +14,7 @@
 //!     64    … engine_version     str   (str = u32 length, UTF-8 bytes)
 //!           … scenario           str
 //!           … symbols            u32 count, then count × str
+//!           … features           u32 count, then count × str (from version 3)
 //!           … inputs             u32 count, then count × (str name, 32-byte BLAKE3)
 //!           … rules              u32 count, then count × (u16 id, str name, str summary,
 //!                                u8 field count, field count × (str name, u8 unit))
@@ -29,8 +30,9 @@ use crate::event::{Rule, RuleId, RuleTable, Unit};
 /// The first 8 bytes of every ledger.
 pub const MAGIC: [u8; 8] = *b"TAPELDGR";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
-/// The oldest format version this build still reads (version 1 lacks the data-guard kinds).
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest format version this build still reads (version 1 lacks the data-guard kinds,
+/// version 2 the feature table and kind).
 pub const MIN_FORMAT_VERSION: u16 = 1;
 /// A block is sealed once its frames reach this many bytes.
 pub const BLOCK_TARGET_BYTES: u32 = 64 * 1024;
@@ -67,6 +69,8 @@ pub struct Header {
     pub scenario: String,
     /// Symbol table: `SymbolId(i)` is `symbols[i]`.
     pub symbols: Vec<String>,
+    /// Feature table: `FeatureId(i)` is `features[i]` (empty before version 3).
+    pub features: Vec<String>,
     /// Content hashes of the inputs.
     pub inputs: Vec<InputSource>,
     /// The rules reasons may name.
@@ -93,11 +97,19 @@ impl Header {
             engine_version: ENGINE_VERSION.to_string(),
             scenario,
             symbols,
+            features: Vec::new(),
             inputs,
             rules,
             config,
         };
         header.with_engine_version(ENGINE_VERSION)
+    }
+
+    /// The same header with a feature table (the salt follows).
+    pub fn with_features(mut self, features: Vec<String>) -> Self {
+        self.features = features;
+        let version = self.engine_version.clone();
+        self.with_engine_version(&version)
     }
 
     /// The same header as written by another engine version (the salt follows). Replay
@@ -138,6 +150,12 @@ impl Header {
         out.extend_from_slice(&(self.symbols.len() as u32).to_le_bytes());
         for s in &self.symbols {
             put_str(&mut out, s);
+        }
+        if self.format_version >= 3 {
+            out.extend_from_slice(&(self.features.len() as u32).to_le_bytes());
+            for f in &self.features {
+                put_str(&mut out, f);
+            }
         }
         out.extend_from_slice(&(self.inputs.len() as u32).to_le_bytes());
         for i in &self.inputs {
@@ -220,6 +238,14 @@ impl Header {
         let symbols = (0..c.u32()?)
             .map(|_| c.str())
             .collect::<Result<Vec<_>, _>>()?;
+        let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        let features = if format_version >= 3 {
+            (0..c.u32()?)
+                .map(|_| c.str())
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
         let inputs = (0..c.u32()?)
             .map(|_| {
                 Ok(InputSource {
@@ -263,13 +289,14 @@ impl Header {
             return Err(corrupt("implausible block size"));
         }
         Ok(Self {
-            format_version: u16::from_le_bytes([bytes[8], bytes[9]]),
+            format_version,
             salt,
             block_target_bytes,
             seed,
             engine_version,
             scenario,
             symbols,
+            features,
             inputs,
             rules,
             config,

@@ -6,9 +6,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use tape_engine::event::{
-    Bar, Causes, DataNote, Direction, Event, EventBody, OrderCancelled, OrderFilled, OrderId,
-    OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished,
-    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, Causes, DataNote, Direction, Event, EventBody, Feature, FeatureId, OrderCancelled,
+    OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason,
+    RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES,
+    MAX_REASON_VALUES,
 };
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::Ts;
@@ -100,6 +101,26 @@ fn data_note(quarantined: bool) -> impl Strategy<Value = EventBody> {
             }
         },
     )
+}
+
+fn feature() -> impl Strategy<Value = EventBody> {
+    use proptest::num::f64 as f;
+    (
+        symbol(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u64>(),
+        f::POSITIVE | f::NEGATIVE | f::NORMAL | f::SUBNORMAL | f::ZERO,
+    )
+        .prop_map(|(symbol, feature, input, row, value)| {
+            EventBody::Feature(Feature {
+                symbol,
+                feature: FeatureId(feature),
+                input,
+                row,
+                value,
+            })
+        })
 }
 
 fn signal() -> impl Strategy<Value = EventBody> {
@@ -305,6 +326,7 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
             event(bar()),
             event(data_note(true)),
             event(data_note(false)),
+            event(feature()),
         ),
         event(signal()),
         event(target()),
@@ -315,7 +337,9 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
         event(portfolio_snapshot()),
         event(run_finished()),
     )
-        .prop_map(|((a, b, x, y), c, d, e, f, g, h, i, j)| vec![a, b, x, y, c, d, e, f, g, h, i, j])
+        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, j)| {
+            vec![a, b, x, y, z, c, d, e, f, g, h, i, j]
+        })
 }
 
 /// Payload bytes of an event, from the layout in `ledger/frame.rs` (written out independently
@@ -326,6 +350,7 @@ pub fn payload_len(body: &EventBody) -> usize {
         EventBody::RunStarted(_) => 32 + 8 + 4,
         EventBody::Bar(_) => 4 + 5 * 8,
         EventBody::DataQuarantined(d) | EventBody::DataWarning(d) => 4 + 4 + 8 + reason(&d.reason),
+        EventBody::Feature(_) => 4 + 4 + 4 + 8 + 8,
         EventBody::Signal(s) => 4 + 1 + 8 + reason(&s.reason),
         EventBody::Target(t) => 4 + 8 + reason(&t.reason),
         EventBody::OrderSubmitted(o) => {

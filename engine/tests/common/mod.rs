@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 
 use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
-    Bar, DataNote, Direction, Event, Reason, ReasonValue, RuleId, RuleSpec, RuleTable, SymbolId,
-    Unit,
+    Bar, DataNote, Direction, Event, Feature, FeatureId, Reason, ReasonValue, RuleId, RuleSpec,
+    RuleTable, SymbolId, Unit,
 };
 use tape_engine::execution::CostModel;
 use tape_engine::fixed::{Money, Price, Quantity, PRICE_SCALE};
@@ -190,6 +190,7 @@ pub fn header(config: &str) -> Header {
         rules,
         config.to_string(),
     )
+    .with_features(vec!["sentiment".to_string(), "surprise".to_string()])
 }
 
 /// Runs the real core over [`market`] and returns every frame it encoded, in order.
@@ -209,7 +210,8 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
         config,
         header.symbols.len(),
         Box::new(Churn::new()),
-    );
+    )
+    .with_features(header.features.clone());
     core.start(START).expect("a new core starts");
     for (i, (ts, bar)) in market(slices, price_seed).into_iter().enumerate() {
         // Now and then the data guard's notes, as a file market would send them.
@@ -239,6 +241,18 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
                 note,
             })
             .expect("a note in time order");
+        }
+        // And now and then a point-in-time feature value.
+        if i % 53 == 7 {
+            let feature = Feature {
+                symbol: bar.symbol,
+                feature: FeatureId((i % 2) as u32),
+                input: 1,
+                row: i as u64 + 2,
+                value: (i as f64 - 100.0) / 8.0,
+            };
+            core.step(Input::Feature { ts, feature })
+                .expect("a feature in time order");
         }
         core.step(Input::Bar { ts, bar })
             .expect("the market is valid and in time order");
