@@ -276,6 +276,10 @@ pub fn input_of(timed: TimedInput) -> Input {
             quarantined,
             note,
         },
+        SourcedInput::Feature(feature) => Input::Feature {
+            ts: timed.ts,
+            feature,
+        },
     }
 }
 
@@ -296,6 +300,10 @@ fn feed_input(core: &mut Core, event: &Event) -> Result<(), StepError> {
             ts: event.ts,
             quarantined: false,
             note: *note,
+        }),
+        EventBody::Feature(feature) => core.step(Input::Feature {
+            ts: event.ts,
+            feature: *feature,
         }),
         other => unreachable!("{:?} is not an input kind", other.kind()),
     }

@@ -10,7 +10,8 @@
 //! # Known limitations
 //! - The original run's frames are held in memory (about 90 bytes per event).
 //! - File data gets its other future by perturbation (a seeded random walk on prices after
-//!   the cut), not by a model of the data.
+//!   the cut), not by a model of the data; so do feature values (seeded noise), whatever the
+//!   market.
 
 use std::collections::BTreeMap;
 
@@ -34,21 +35,26 @@ pub type RunFactory<'a> = dyn Fn(&RunPlan, Option<(Ts, [u8; 32])>) -> (Core, Bar
 /// The factory for shipped strategies: the plan's own core and its market with another
 /// future — re-seeded for a synthetic market, a perturbed copy for file data.
 pub fn plan_factory(plan: &RunPlan, future: Option<(Ts, [u8; 32])>) -> (Core, BarSource) {
-    if let Some(market) = plan.synthetic_market() {
-        let market = match future {
-            Some((cut, seed)) => market.with_future_after(cut, seed),
-            None => market,
-        };
-        return (
-            plan.core(),
-            Box::new(market.map(|r| r.map(Into::into).map_err(|never| match never {}))),
-        );
-    }
-    let data = plan
-        .data
-        .as_ref()
-        .expect("fuzz checks the plan has its market");
-    let merged = Sequencer::new(data.sources()).map(|r| {
+    let (mut sources, perturb_bars): (Vec<BarSource>, bool) = match plan.synthetic_market() {
+        Some(market) => {
+            let market = match future {
+                Some((cut, seed)) => market.with_future_after(cut, seed),
+                None => market,
+            };
+            let market: BarSource =
+                Box::new(market.map(|r| r.map(Into::into).map_err(|never| match never {})));
+            (vec![market], false)
+        }
+        None => (
+            plan.data
+                .as_ref()
+                .expect("fuzz checks the plan has its market")
+                .sources(),
+            true,
+        ),
+    };
+    sources.extend(plan.feature_sources());
+    let merged = Sequencer::new(sources).map(|r| {
         r.map_err(|e| match e {
             SequencerError::Source(e) => e,
             other => LoadError::Open {
@@ -58,31 +64,42 @@ pub fn plan_factory(plan: &RunPlan, future: Option<(Ts, [u8; 32])>) -> (Core, Ba
         })
     });
     let source: BarSource = match future {
-        Some((cut, seed)) => Box::new(Perturbed::new(merged, cut, seed, data.symbols().len())),
+        Some((cut, seed)) => Box::new(Perturbed::new(
+            merged,
+            cut,
+            seed,
+            plan.header.symbols.len(),
+            perturb_bars,
+        )),
         None => Box::new(merged),
     };
     (plan.core(), source)
 }
 
-/// File data with a different future: bars after the cut have every price scaled by a
+/// Inputs with a different future: after the cut, file bars have every price scaled by a
 /// per-symbol random walk (2% a bar, seeded), the same factor for a bar's open, high, low and
-/// close so each bar stays consistent. Bars up to the cut pass unchanged.
+/// close so each bar stays consistent; feature values get seeded noise. Inputs up to the cut
+/// pass unchanged. (A synthetic market is re-seeded instead: its bars pass through.)
 struct Perturbed<I> {
     inner: I,
     cut: Ts,
+    bars: bool,
     rngs: Vec<SeededRng>,
     factors: Vec<f64>,
+    feature_rng: SeededRng,
 }
 
 impl<I> Perturbed<I> {
-    fn new(inner: I, cut: Ts, seed: [u8; 32], symbols: usize) -> Self {
+    fn new(inner: I, cut: Ts, seed: [u8; 32], symbols: usize, bars: bool) -> Self {
         Self {
             inner,
             cut,
+            bars,
             rngs: (0..symbols as u64)
                 .map(|i| SeededRng::new(seed, i + 1))
                 .collect(),
             factors: vec![1.0; symbols],
+            feature_rng: SeededRng::new(seed, u64::MAX),
         }
     }
 }
@@ -95,22 +112,33 @@ impl<I: Iterator<Item = Result<TimedInput, LoadError>>> Iterator for Perturbed<I
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
         };
-        if let (true, SourcedInput::Bar(b)) = (timed.ts > self.cut, timed.input) {
-            let s = b.symbol.0 as usize;
-            let (z, _) = self.rngs[s].normal_pair();
-            self.factors[s] *= libm::exp(0.02 * z);
-            let f = self.factors[s];
-            let scale = |p: Price| Price::from_f64(p.to_f64() * f).unwrap_or(p);
-            if let Ok(bar) = Bar::new(
-                b.symbol,
-                scale(b.open),
-                scale(b.high),
-                scale(b.low),
-                scale(b.close),
-                b.volume,
-            ) {
-                timed.input = SourcedInput::Bar(bar);
+        if timed.ts <= self.cut {
+            return Some(Ok(timed));
+        }
+        match timed.input {
+            SourcedInput::Bar(b) if self.bars => {
+                let s = b.symbol.0 as usize;
+                let (z, _) = self.rngs[s].normal_pair();
+                self.factors[s] *= libm::exp(0.02 * z);
+                let f = self.factors[s];
+                let scale = |p: Price| Price::from_f64(p.to_f64() * f).unwrap_or(p);
+                if let Ok(bar) = Bar::new(
+                    b.symbol,
+                    scale(b.open),
+                    scale(b.high),
+                    scale(b.low),
+                    scale(b.close),
+                    b.volume,
+                ) {
+                    timed.input = SourcedInput::Bar(bar);
+                }
             }
+            SourcedInput::Feature(mut f) => {
+                let (z, _) = self.feature_rng.normal_pair();
+                f.value += z * f.value.abs().max(1.0);
+                timed.input = SourcedInput::Feature(f);
+            }
+            _ => {}
         }
         Some(Ok(timed))
     }

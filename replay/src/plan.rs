@@ -12,6 +12,7 @@ use tape_engine::rules::ENGINE_RULES;
 use tape_engine::strategy::Strategy;
 use tape_engine::threaded::ThreadedSource;
 use tape_engine::time::Ts;
+use tape_scenarios::loader::features::FeatureSet;
 use tape_scenarios::loader::files::FileMarket;
 use tape_scenarios::loader::guard::DATA_RULES;
 use tape_scenarios::loader::{BarSource, LoadError};
@@ -36,6 +37,13 @@ pub enum PlanError {
     Strategy {
         origin: String,
         source: StrategySpecError,
+    },
+    /// The strategy reads a feature no feature file has.
+    #[error("{origin}: [strategy] reads the feature '{feature}', which no [features] file has ({known})")]
+    UnknownFeature {
+        origin: String,
+        feature: String,
+        known: String,
     },
     /// The market's data files cannot be used.
     #[error("{origin}: {source}")]
@@ -64,6 +72,9 @@ pub struct RunPlan {
     /// A file market, resolved and checked by the data guard (`None` for synthetic markets
     /// and for plans rebuilt from a ledger, whose bars are in the ledger).
     pub data: Option<FileMarket>,
+    /// Point-in-time feature tables, read and checked (`None` without `[features]`, and for
+    /// plans rebuilt from a ledger).
+    pub features: Option<FeatureSet>,
 }
 
 impl RunPlan {
@@ -119,7 +130,7 @@ impl RunPlan {
         origin: &str,
         base: &Path,
     ) -> Result<Self, PlanError> {
-        let (symbols, inputs, start, data) = match &scenario.market {
+        let (symbols, mut inputs, start, data) = match &scenario.market {
             Market::Gbm(g) => {
                 let canonical = scenario.market_canonical();
                 let inputs = vec![InputSource {
@@ -151,13 +162,33 @@ impl RunPlan {
                 )
             }
         };
-        Self::assemble(scenario, origin, symbols, inputs, start, data)
+        let features = match &scenario.features {
+            Some(spec) => {
+                let data_error = |source| PlanError::Data {
+                    origin: origin.to_string(),
+                    source,
+                };
+                let set = FeatureSet::open(spec, base, &symbols, inputs.len() as u32)
+                    .map_err(data_error)?;
+                inputs.extend(set.inputs().map_err(data_error)?);
+                Some(set)
+            }
+            None => None,
+        };
+        let names = features
+            .as_ref()
+            .map(|f| f.names().to_vec())
+            .unwrap_or_default();
+        let mut plan = Self::assemble(scenario, origin, symbols, names, inputs, start, data)?;
+        plan.features = features;
+        Ok(plan)
     }
 
     fn assemble(
         scenario: Scenario,
         origin: &str,
         symbols: Vec<String>,
+        features: Vec<String>,
         inputs: Vec<InputSource>,
         start: Ts,
         data: Option<FileMarket>,
@@ -167,6 +198,20 @@ impl RunPlan {
                 origin: origin.to_string(),
                 source,
             })?;
+        for name in strategy.features_read() {
+            if !features.iter().any(|f| f == name) {
+                let known = if features.is_empty() {
+                    "the scenario has no [features] table".to_string()
+                } else {
+                    format!("features found: {}", features.join(", "))
+                };
+                return Err(PlanError::UnknownFeature {
+                    origin: origin.to_string(),
+                    feature: name.to_string(),
+                    known,
+                });
+            }
+        }
         let config = scenario.canonical(strategy.to_table());
         let probe = strategy.build(0);
         let data_rules: &[tape_engine::event::RuleSpec] = match scenario.market {
@@ -183,7 +228,8 @@ impl RunPlan {
             inputs,
             rules,
             config,
-        );
+        )
+        .with_features(features);
         Ok(Self {
             scenario,
             strategy,
@@ -191,6 +237,7 @@ impl RunPlan {
             future: None,
             start,
             data,
+            features: None,
         })
     }
 
@@ -206,6 +253,7 @@ impl RunPlan {
             scenario,
             origin,
             recorded.symbols.clone(),
+            recorded.features.clone(),
             recorded.inputs.clone(),
             start,
             None,
@@ -268,6 +316,7 @@ impl RunPlan {
             symbols,
             strategy,
         )
+        .with_features(self.header.features.clone())
     }
 
     /// The seeded synthetic market, for a synthetic scenario (with its forked future, if any).
@@ -281,22 +330,36 @@ impl RunPlan {
         })
     }
 
-    /// The bar streams of this run: the synthetic market on its own thread, or one checked
-    /// stream per symbol and file.
+    /// The input streams of this run: the synthetic market on its own thread, or one
+    /// checked stream per symbol and file; then the feature streams.
     pub fn sources(&self) -> Result<Vec<BarSource>, PlanError> {
-        if let Some(market) = self.synthetic_market() {
+        let mut sources: Vec<BarSource> = if let Some(market) = self.synthetic_market() {
             let market = ThreadedSource::spawn(
                 market.map(|r| r.map(Into::into).map_err(|never| match never {})),
             )
             .map_err(|e| PlanError::Thread(e.to_string()))?;
-            return Ok(vec![Box::new(market)]);
-        }
-        match &self.data {
-            Some(data) => Ok(data.sources()),
-            None => Err(PlanError::Recorded(
-                "this plan was rebuilt from a ledger: its bars are in the ledger".to_string(),
-            )),
-        }
+            vec![Box::new(market)]
+        } else {
+            match &self.data {
+                Some(data) => data.sources(),
+                None => {
+                    return Err(PlanError::Recorded(
+                        "this plan was rebuilt from a ledger: its bars are in the ledger"
+                            .to_string(),
+                    ))
+                }
+            }
+        };
+        sources.extend(self.feature_sources());
+        Ok(sources)
+    }
+
+    /// The feature streams of this run (none without `[features]`).
+    pub fn feature_sources(&self) -> Vec<BarSource> {
+        self.features
+            .as_ref()
+            .map(FeatureSet::sources)
+            .unwrap_or_default()
     }
 
     /// Bars the market will deliver.

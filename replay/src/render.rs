@@ -27,6 +27,14 @@ impl<'a> Renderer<'a> {
             .unwrap_or_else(|| format!("#{id}"))
     }
 
+    fn feature(&self, id: u32) -> String {
+        self.header
+            .features
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}"))
+    }
+
     /// One readable line: `#seq ts kind field=value … causes=[…]`.
     pub fn text(&self, event: &Event) -> String {
         let mut out = format!("#{} {} {}", event.seq.0, event.ts, event.body.kind().name());
@@ -73,6 +81,7 @@ impl<'a> Renderer<'a> {
             FieldValue::Quantity(q) => q.to_string(),
             FieldValue::Money(m) => m.to_string(),
             FieldValue::Symbol(s) => self.symbol(s.0),
+            FieldValue::Feature(f) => self.feature(f.0),
             FieldValue::Word(w) => w.to_string(),
             FieldValue::Digest(d) => fingerprint_hex(d),
             FieldValue::Reason(r) => self.header.rules.describe(r).0,
@@ -116,6 +125,7 @@ impl<'a> Renderer<'a> {
             FieldValue::Quantity(q) => q.to_string(),
             FieldValue::Money(m) => m.to_string(),
             FieldValue::Symbol(s) => json_string(&self.symbol(s.0)),
+            FieldValue::Feature(f) => json_string(&self.feature(f.0)),
             FieldValue::Word(w) => json_string(w),
             FieldValue::Digest(d) => json_string(&fingerprint_hex(d)),
             FieldValue::Reason(r) => {

@@ -25,6 +25,7 @@ use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 use crate::calendar::Calendar;
 use crate::canonical::to_canonical_toml;
+use crate::loader::features::FeatureSpec;
 use crate::loader::files::FileSpec;
 
 /// A scenario that cannot be used.
@@ -549,6 +550,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Where bars come from.
     pub market: Market,
+    /// Point-in-time feature tables, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureSpec>,
     /// The account.
     #[serde(default)]
     pub account: AccountSpec,
@@ -727,6 +731,8 @@ struct RawScenario<M> {
     seed: u64,
     market: M,
     #[serde(default)]
+    features: Option<FeatureSpec>,
+    #[serde(default)]
     account: AccountSpec,
     #[serde(default)]
     costs: CostSpec,
@@ -742,6 +748,7 @@ impl<M> RawScenario<M> {
             description: self.description,
             seed: self.seed,
             market: market(self.market),
+            features: self.features,
             account: self.account,
             costs: self.costs,
             execution: self.execution,

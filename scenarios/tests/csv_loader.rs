@@ -48,7 +48,7 @@ fn notes(market: &FileMarket) -> Vec<(bool, &'static str, u64)> {
                     .expect("a data rule");
                 Some((quarantined, rule.name, note.row))
             }
-            SourcedInput::Bar(_) => None,
+            SourcedInput::Bar(_) | SourcedInput::Feature(_) => None,
         })
         .collect()
 }

@@ -4,9 +4,15 @@
 //! Each change of direction is a `signal` whose reason carries both periods and both SMA
 //! values, followed by a `target` of `quantity` (long) or zero (flat). Comparisons are exact
 //! (integer sums), so a tie is a tie on every machine: a tie counts as "not above" (flat).
+//!
+//! With a `feature_gate`, long also needs a point-in-time feature of the symbol (its latest
+//! value available by the bar's close) to be at least `min`: no value yet, or a lower one,
+//! means flat. The gated signal's reason adds the feature value and when it became available.
 
 use serde::{Deserialize, Serialize};
-use tape_engine::event::{Direction, Reason, ReasonValue, RuleId, RuleSpec, SymbolId, Unit};
+use tape_engine::event::{
+    Direction, FeatureId, Reason, ReasonValue, RuleId, RuleSpec, SymbolId, Unit,
+};
 use tape_engine::fixed::Quantity;
 use tape_engine::market::MarketView;
 use tape_engine::strategy::{Decisions, Strategy};
@@ -23,6 +29,19 @@ pub struct SmaCrossParams {
     pub slow: u32,
     /// Units held while long (> 0).
     pub quantity: f64,
+    /// Long only while a point-in-time feature is at least a minimum (optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_gate: Option<FeatureGate>,
+}
+
+/// The `feature_gate` of [`SmaCrossParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureGate {
+    /// The feature's name, as in the `[features]` files.
+    pub feature: String,
+    /// The least value that allows a long position.
+    pub min: f64,
 }
 
 impl Default for SmaCrossParams {
@@ -31,6 +50,7 @@ impl Default for SmaCrossParams {
             fast: 20,
             slow: 100,
             quantity: 100.0,
+            feature_gate: None,
         }
     }
 }
@@ -57,7 +77,25 @@ pub const FIXED_SIZE: RuleSpec = RuleSpec {
     fields: &[("quantity", Unit::Quantity)],
 };
 
+/// The crossover rule with a feature gate: what a `signal` of a gated crossover records.
+pub const SMA_CROSS_GATED: RuleSpec = RuleSpec {
+    id: RuleId::strategy(2),
+    name: "sma_cross_gated",
+    summary: "Long while the fast SMA of closes is above the slow SMA and the gating feature is at least its minimum, flat otherwise; a signal is recorded when that changes.",
+    fields: &[
+        ("fast_period", Unit::Int),
+        ("slow_period", Unit::Int),
+        ("fast_sma", Unit::Price),
+        ("slow_sma", Unit::Price),
+        ("close", Unit::Price),
+        ("feature_value", Unit::Real),
+        ("feature_available_at_ns", Unit::Int),
+        ("gate_min", Unit::Real),
+    ],
+};
+
 const RULES: &[RuleSpec] = &[SMA_CROSS, FIXED_SIZE];
+const RULES_GATED: &[RuleSpec] = &[SMA_CROSS, FIXED_SIZE, SMA_CROSS_GATED];
 
 #[derive(Clone, Debug)]
 struct SymbolState {
@@ -92,10 +130,19 @@ impl SmaCross {
 
 impl Strategy for SmaCross {
     fn rules(&self) -> &'static [RuleSpec] {
-        RULES
+        if self.params.feature_gate.is_some() {
+            RULES_GATED
+        } else {
+            RULES
+        }
     }
 
     fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions) {
+        let gate = self
+            .params
+            .feature_gate
+            .as_ref()
+            .map(|g| (view.feature_id(&g.feature), g.min));
         for &symbol in view.updated() {
             let Some(bar) = view.latest(symbol) else {
                 continue;
@@ -107,7 +154,13 @@ impl Strategy for SmaCross {
             let Some(order) = state.fast.cmp_exact(&state.slow) else {
                 continue;
             };
-            let wanted = if order.is_gt() {
+            // The gate's view of the feature: its latest value available by now, if any.
+            let gated = gate.map(|(id, min)| {
+                let seen = id.and_then(|id: FeatureId| view.feature(id, symbol));
+                (seen, min)
+            });
+            let open = gated.is_none_or(|(seen, min)| seen.is_some_and(|o| o.value >= min));
+            let wanted = if order.is_gt() && open {
                 Direction::Long
             } else {
                 Direction::Flat
@@ -119,18 +172,37 @@ impl Strategy for SmaCross {
             let (Some(fast), Some(slow)) = (state.fast.value(), state.slow.value()) else {
                 continue;
             };
-            let reason = Reason::new(
-                SMA_CROSS.id,
-                &[
-                    ReasonValue::Int(self.params.fast.into()),
-                    ReasonValue::Int(self.params.slow.into()),
-                    ReasonValue::Price(fast),
-                    ReasonValue::Price(slow),
-                    ReasonValue::Price(bar.close),
-                ],
-            );
+            let cross = [
+                ReasonValue::Int(self.params.fast.into()),
+                ReasonValue::Int(self.params.slow.into()),
+                ReasonValue::Price(fast),
+                ReasonValue::Price(slow),
+                ReasonValue::Price(bar.close),
+            ];
+            let reason = match gated {
+                None => Reason::new(SMA_CROSS.id, &cross),
+                Some((seen, min)) => {
+                    // No value yet: NaN and time 0 say so in the reason.
+                    let (value, at) = seen.map_or((f64::NAN, 0), |o| (o.value, o.available_at.0));
+                    let [a, b, c, d, e] = cross;
+                    let values = [
+                        a,
+                        b,
+                        c,
+                        d,
+                        e,
+                        ReasonValue::Real(value),
+                        ReasonValue::Int(at),
+                        ReasonValue::Real(min),
+                    ];
+                    Reason::new(SMA_CROSS_GATED.id, &values)
+                }
+            };
             let strength = if wanted == Direction::Long { 1.0 } else { 0.0 };
-            let signal = out.signal(symbol, wanted, strength, reason);
+            let signal = match gate.and_then(|(id, _)| id) {
+                Some(feature) => out.signal_with_feature(symbol, wanted, strength, reason, feature),
+                None => out.signal(symbol, wanted, strength, reason),
+            };
             let position = if wanted == Direction::Long {
                 self.quantity
             } else {
@@ -160,6 +232,7 @@ mod tests {
             fast: 2,
             slow: 3,
             quantity: 10.0,
+            feature_gate: None,
         };
         let mut s = SmaCross::new(params, Quantity::from_units(10).expect("fits"), 1);
         let mut out = Decisions::default();

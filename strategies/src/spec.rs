@@ -96,7 +96,25 @@ impl StrategySpec {
                         rule: "must be a positive number of units",
                     });
                 }
+                if let Some(gate) = &p.feature_gate {
+                    if !gate.min.is_finite() {
+                        return Err(StrategySpecError::OutOfRange {
+                            key: "feature_gate",
+                            value: gate.min.to_string(),
+                            rule: "min must be a finite number",
+                        });
+                    }
+                }
                 Ok(())
+            }
+        }
+    }
+
+    /// The point-in-time features the strategy reads (each must be in a `[features]` file).
+    pub fn features_read(&self) -> Vec<&str> {
+        match self {
+            StrategySpec::SmaCross(p) => {
+                p.feature_gate.iter().map(|g| g.feature.as_str()).collect()
             }
         }
     }
@@ -136,13 +154,29 @@ mod tests {
             StrategySpec::SmaCross(SmaCrossParams {
                 fast: 5,
                 slow: 30,
-                quantity: 2.5
+                quantity: 2.5,
+                feature_gate: None,
             })
         );
         assert_eq!(
             StrategySpec::from_table(&spec.to_table()).expect("round trip"),
             spec
         );
+        // Without a gate the canonical table is what it was before gates existed.
+        assert!(!spec.to_table().contains_key("feature_gate"));
+        let gated = StrategySpec::from_table(&table(
+            "kind = 'sma_cross'\nfeature_gate = { feature = 'score', min = -0.5 }",
+        ))
+        .expect("valid");
+        assert_eq!(gated.features_read(), ["score"]);
+        assert_eq!(
+            StrategySpec::from_table(&gated.to_table()).expect("round trip"),
+            gated
+        );
+        let unknown_key = StrategySpec::from_table(&table(
+            "kind = 'sma_cross'\nfeature_gate = { feature = 'score', max = 1 }",
+        ));
+        assert!(unknown_key.is_err(), "{unknown_key:?}");
     }
 
     #[test]

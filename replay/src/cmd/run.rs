@@ -130,6 +130,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "events_per_s": per_s(s.events),
             "bars_per_s": per_s(s.bars),
             "data": plan.data.as_ref().map(|d| data_json(d.report())),
+            "features": plan.features.as_ref().map(|f| {
+                let (rows, skipped) = f.counts();
+                serde_json::json!({ "names": f.names(), "rows": rows, "skipped": skipped })
+            }),
         });
         say!("{summary}");
     } else {
@@ -164,6 +168,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         say!("fingerprint   {fingerprint}");
         if let Some(data) = &plan.data {
             print_data_report(data.report());
+        }
+        if let Some(features) = &plan.features {
+            let (rows, skipped) = features.counts();
+            say!(
+                "features      {} rows of {} ({}), {} skipped (symbols outside the run)",
+                human_count(rows),
+                features.names().len(),
+                features.names().join(", "),
+                human_count(skipped)
+            );
         }
     }
     Ok(ExitCode::from(EXIT_OK))

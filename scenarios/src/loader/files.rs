@@ -127,7 +127,7 @@ impl DataFile {
         })
     }
 
-    fn resolve(name: &str, base: &Path) -> Result<Self, LoadError> {
+    pub(crate) fn resolve(name: &str, base: &Path) -> Result<Self, LoadError> {
         if let Some(builtin) = name.strip_prefix("builtin:") {
             let bytes = EMBEDDED
                 .iter()
@@ -179,7 +179,7 @@ impl DataFile {
         })
     }
 
-    fn blake3(&self) -> Result<[u8; 32], LoadError> {
+    pub(crate) fn blake3(&self) -> Result<[u8; 32], LoadError> {
         let mut hasher = blake3::Hasher::new();
         match (&self.embedded, &self.path) {
             (Some(bytes), _) => {

@@ -2,6 +2,8 @@
 
 /// CSV and gzip-compressed CSV files as tables.
 pub mod csv;
+/// Point-in-time feature tables.
+pub mod features;
 /// Bar files of every format, and the guard run over their rows.
 pub mod files;
 /// The data guard: per-check policies and the data report.
@@ -9,8 +11,6 @@ pub mod guard;
 /// Records with named columns, shared by CSV and Parquet.
 pub mod table;
 
-#[cfg(not(feature = "parquet"))]
-mod parquet {
 /// Databento DBN files of OHLCV bars (a build with the `dbn` feature).
 #[cfg(feature = "dbn")]
 pub mod dbn;
@@ -18,6 +18,8 @@ pub mod dbn;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 
+#[cfg(not(feature = "parquet"))]
+mod parquet {
     use super::files::DataFile;
     use super::table::Table;
     use super::LoadError;
@@ -48,8 +50,6 @@ fn not_built(file: &str, feature: &str) -> LoadError {
         ),
     }
 }
-
-use tape_engine::sequencer::TimedInput;
 
 /// `mantissa × 10^exponent`, correctly rounded: the number parsing that decimal from text
 /// gives, so a price stored as an integer of 1e-9 units (DBN) or as a decimal (Parquet) equals
@@ -102,6 +102,8 @@ fn displayed_f64(args: std::fmt::Arguments<'_>) -> Option<f64> {
         .parse()
         .ok()
 }
+
+use tape_engine::sequencer::TimedInput;
 
 /// A stream of inputs in time order — bars, and the data guard's notes on them — from a file
 /// or a generator.
