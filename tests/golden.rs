@@ -1,6 +1,8 @@
 //! Golden ledgers pin the bytes of each format version this build reads:
-//! `golden/small-v1.tape` (version 1: every kind it has) and `golden/notes-v2.tape` (version
-//! 2, which added the data guard's `data_quarantined` and `data_warning`).
+//! `golden/small-v1.tape` (version 1: every kind it has), `golden/notes-v2.tape` (version
+//! 2, which added the data guard's `data_quarantined` and `data_warning`) and
+//! `golden/features-v3.tape` (version 3, which added the header's feature table and the
+//! `feature` kind).
 //!
 //! Two separate promises are checked:
 //! - **Format**: every frame of the checked-in ledger decodes and re-encodes to the same
@@ -54,53 +56,85 @@ fn notes_path() -> std::path::PathBuf {
     workspace_root().join("tests/golden/notes-v2.tape")
 }
 
+const FEATURES_FINGERPRINT: &str =
+    "405e992c0ed6a81a067fc63c0bec7fde2aef46e8757f15ae78b5666ff0437df8";
+
+fn features_path() -> std::path::PathBuf {
+    workspace_root().join("tests/golden/features-v3.tape")
+}
+
 #[test]
 fn every_format_version_this_build_reads_has_a_golden_ledger() {
     assert_eq!(
         (MIN_FORMAT_VERSION, FORMAT_VERSION),
-        (1, 2),
+        (1, 3),
         "a new format version needs its own golden ledger beside these"
     );
     let v1 = LedgerReader::open(&golden_path()).expect("v1 golden opens");
     assert_eq!(v1.header().format_version, 1);
-    let v2 = LedgerReader::open(&notes_path()).expect("v2 golden opens");
-    assert_eq!(v2.header().format_version, 2);
-    let summary = v2.verify_to_end().expect("v2 golden verifies");
-    assert_eq!(fingerprint_hex(&summary.fingerprint), NOTES_FINGERPRINT);
+    for (path, version, fingerprint) in [
+        (notes_path(), 2, NOTES_FINGERPRINT),
+        (features_path(), 3, FEATURES_FINGERPRINT),
+    ] {
+        let reader = LedgerReader::open(&path).expect("golden opens");
+        assert_eq!(reader.header().format_version, version);
+        let summary = reader.verify_to_end().expect("golden verifies");
+        assert_eq!(fingerprint_hex(&summary.fingerprint), fingerprint);
+    }
 }
 
-#[test]
-fn the_v2_golden_re_encodes_replays_and_reruns_to_the_same_bytes() {
-    let recorded = LedgerReader::open(&notes_path())
-        .expect("opens")
-        .header()
-        .clone();
-    let kinds = re_encode_every_frame(&notes_path());
-    assert!(kinds.contains(&tape_engine::event::EventKind::DataQuarantined));
-    assert!(kinds.contains(&tape_engine::event::EventKind::DataWarning));
-    // Replay takes the bars and the notes from the ledger: the CSV file is not needed.
-    let verdict = tape_replay::drive::replay_ledger(&notes_path(), &mut |_| {}).expect("replays");
+/// Re-encodes every frame of a golden ledger, replays it (its inputs come from the ledger, so
+/// no data file is read), then runs the scenario beside it — under the golden's recorded
+/// format and engine version — and asserts the very same bytes. Returns the kinds it holds.
+fn re_encode_replay_and_rerun(
+    golden: &std::path::Path,
+    scenario: &str,
+) -> std::collections::BTreeSet<tape_engine::event::EventKind> {
+    let recorded = LedgerReader::open(golden).expect("opens").header().clone();
+    let kinds = re_encode_every_frame(golden);
+    let verdict = tape_replay::drive::replay_ledger(golden, &mut |_| {}).expect("replays");
     assert!(
         matches!(verdict, tape_replay::drive::ReplayVerdict::Identical(_)),
         "{verdict:?}"
     );
-    // And the scenario beside it (with its CSV) still writes the very same file.
     let mut plan = RunPlan::load(
         workspace_root()
-            .join("tests/golden/notes.toml")
+            .join("tests/golden")
+            .join(scenario)
             .to_str()
             .expect("utf-8"),
         None,
     )
     .expect("the golden scenario loads");
+    plan.header.format_version = recorded.format_version;
     plan.header = plan.header.with_engine_version(&recorded.engine_version);
     let dir = scratch();
     let path = dir.path().join("again.tape");
     run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("runs");
     assert!(
-        std::fs::read(&path).expect("written") == std::fs::read(notes_path()).expect("golden"),
-        "the rerun differs"
+        std::fs::read(&path).expect("written") == std::fs::read(golden).expect("golden"),
+        "the rerun of {scenario} differs from {}",
+        golden.display()
     );
+    kinds
+}
+
+#[test]
+fn the_v2_golden_re_encodes_replays_and_reruns_to_the_same_bytes() {
+    let kinds = re_encode_replay_and_rerun(&notes_path(), "notes.toml");
+    assert!(kinds.contains(&tape_engine::event::EventKind::DataQuarantined));
+    assert!(kinds.contains(&tape_engine::event::EventKind::DataWarning));
+}
+
+#[test]
+fn the_v3_golden_re_encodes_replays_and_reruns_to_the_same_bytes() {
+    let kinds = re_encode_replay_and_rerun(&features_path(), "features.toml");
+    assert!(kinds.contains(&tape_engine::event::EventKind::Feature));
+    let header = LedgerReader::open(&features_path())
+        .expect("opens")
+        .header()
+        .clone();
+    assert_eq!(header.features, ["sentiment", "surprise"]);
 }
 
 #[test]
