@@ -25,26 +25,18 @@ use parquet::file::properties::WriterProperties;
 use tape_engine::fixed::{Price, Quantity, PRICE_SCALE, QTY_SCALE};
 use tape_engine::sequencer::{Sequencer, SourcedInput, TimedBar, TimedInput};
 use tape_engine::time::{civil_from_days, Ts, NANOS_PER_DAY, NANOS_PER_MINUTE};
-use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec, TimeFormat};
-use tape_scenarios::loader::guard::{GuardSpec, Policy, DATA_RULES};
+use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec};
 
+/// A `[market]` table of `kind` over `files`, missing prices quarantined rather than
+/// rejected. (Parsed as a scenario's table is, so every other key keeps its default.)
 fn spec(kind: FileFormat, files: &[&str]) -> FileSpec {
-    FileSpec {
-        kind,
-        files: files.iter().map(|f| f.to_string()).collect(),
-        symbols: Vec::new(),
-        symbol_column: None,
-        time_column: None,
-        time_format: TimeFormat::Auto,
-        close_time: "21:00".to_string(),
-        start: None,
-        end: None,
-        adjust: false,
-        guard: GuardSpec {
-            invalid_price: Policy::Quarantine,
-            ..GuardSpec::default()
-        },
-    }
+    let files: Vec<String> = files.iter().map(|f| format!("{f:?}")).collect();
+    toml::from_str(&format!(
+        "kind = \"{}\"\nfiles = [{}]\n[guard]\ninvalid_price = \"quarantine\"\n",
+        kind.name(),
+        files.join(", ")
+    ))
+    .expect("a valid [market] table")
 }
 
 fn open(kind: FileFormat, files: &[&str], dir: &Path) -> FileMarket {
@@ -64,15 +56,12 @@ fn bars(market: &FileMarket) -> Vec<TimedBar> {
         .collect()
 }
 
-/// The data notes' (rule name, row) in delivery order.
-fn note_rows(market: &FileMarket) -> Vec<(&'static str, u64)> {
+/// The data notes' (quarantined, row) in delivery order.
+fn note_rows(market: &FileMarket) -> Vec<(bool, u64)> {
     inputs(market)
         .into_iter()
         .filter_map(|t| match t.input {
-            SourcedInput::Data { note, .. } => {
-                let rule = DATA_RULES.iter().find(|r| r.id == note.reason.rule)?;
-                Some((rule.name, note.row))
-            }
+            SourcedInput::Data { quarantined, note } => Some((quarantined, note.row)),
             _ => None,
         })
         .collect()
@@ -410,7 +399,7 @@ fn every_format_and_layout_gives_identical_inputs() {
     assert_eq!(bars, want);
     let notes = note_rows(&reference);
     assert!(
-        notes.contains(&("invalid_price", bad as u64 + 2)),
+        notes.contains(&(true, bad as u64 + 2)),
         "the missing open is CSV row {}: {notes:?}",
         bad + 2
     );
@@ -442,7 +431,7 @@ fn every_format_and_layout_gives_identical_inputs() {
     // Row numbers, the one thing layouts change: CSV counts its header as row 1; Parquet and
     // DBN count from the first bar.
     let rows = |kind, files: &[&str]| note_rows(&open(kind, files, d));
-    let shift = |notes: Vec<(&'static str, u64)>| -> Vec<(&'static str, u64)> {
+    let shift = |notes: Vec<(bool, u64)>| -> Vec<(bool, u64)> {
         notes.into_iter().map(|(n, r)| (n, r + 1)).collect()
     };
     assert_eq!(shift(rows(FileFormat::Parquet, &["long.parquet"])), notes);
