@@ -629,6 +629,14 @@ fn unusable_dbn_and_parquet_files_get_clear_errors() {
         error(FileFormat::Dbn, "mixed.dbn"),
         &["mixed.dbn, row 2", "mbp-0 record, not an OHLCV bar"],
     );
+    let mut adjusted = spec(FileFormat::Dbn, &["mixed.dbn"]);
+    adjusted.adjust = true;
+    check(
+        FileMarket::open(&adjusted, d)
+            .expect_err("DBN has no adjusted close")
+            .to_string(),
+        &["mixed.dbn", "no adjusted close", "set adjust = false"],
+    );
 
     write_parquet(
         &d.join("flags.parquet"),

@@ -389,6 +389,13 @@ impl RowReader {
                 stem.clone(),
                 times,
             )?),
+            // DBN bars carry no adjusted close: refuse, rather than run unadjusted unasked.
+            FileFormat::Dbn if spec.adjust => {
+                return Err(LoadError::Open {
+                    file: file.shown.clone(),
+                    detail: "DBN bars have no adjusted close, so adjust = true cannot apply; set adjust = false".to_string(),
+                })
+            }
             FileFormat::Dbn => super::dbn::open(file, times)?,
         };
         Ok(Self {
