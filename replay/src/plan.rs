@@ -14,7 +14,6 @@ use tape_engine::threaded::ThreadedSource;
 use tape_engine::time::Ts;
 use tape_scenarios::loader::features::FeatureSet;
 use tape_scenarios::loader::files::FileMarket;
-use tape_scenarios::loader::guard::DATA_RULES;
 use tape_scenarios::loader::{BarSource, LoadError};
 use tape_scenarios::synthetic::GbmMarket;
 use tape_scenarios::{builtin, FillSpec, Market, Scenario, ScenarioError};
@@ -214,8 +213,8 @@ impl RunPlan {
         }
         let config = scenario.canonical(strategy.to_table());
         let probe = strategy.build(0);
-        let data_rules: &[tape_engine::event::RuleSpec] = match scenario.market {
-            Market::Files(_) => DATA_RULES,
+        let data_rules: &[tape_engine::event::RuleSpec] = match &scenario.market {
+            Market::Files(f) => f.guard_rules(),
             Market::Gbm(_) => &[],
         };
         let rules =

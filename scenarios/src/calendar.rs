@@ -149,6 +149,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trading_days_count_the_sessions_a_gap_skips() {
+        let day = |t: &str| Ts::parse(t).expect("date");
+        let thanksgiving = day("2023-11-23").day();
+        let days = TradingDays {
+            every_day: false,
+            holidays: vec![thanksgiving].into(),
+        };
+        // Friday to Monday: a weekend, no session missed.
+        assert_eq!(
+            days.sessions_between(day("2023-11-17"), day("2023-11-20")),
+            0
+        );
+        // Wednesday to Friday over Thanksgiving: none missed either.
+        assert_eq!(
+            days.sessions_between(day("2023-11-22"), day("2023-11-24")),
+            0
+        );
+        // Monday to the next Monday: four sessions.
+        assert_eq!(
+            days.sessions_between(day("2023-11-06"), day("2023-11-13")),
+            4
+        );
+        let always = TradingDays {
+            every_day: true,
+            holidays: Vec::new().into(),
+        };
+        assert_eq!(
+            always.sessions_between(day("2023-11-17"), day("2023-11-20")),
+            2
+        );
+        // Two bars of one day skip nothing.
+        let t = |s: &str| Ts::parse(s).expect("time");
+        assert_eq!(
+            days.sessions_between(t("2023-11-20T14:31:00Z"), t("2023-11-20T14:32:00Z")),
+            0
+        );
+    }
+
+    #[test]
     fn weekdays_skip_weekends() {
         // 2024-01-05 is a Friday.
         let cal = Calendar::Weekdays {
@@ -244,5 +283,28 @@ mod tests {
         assert_eq!(cal.session_position(times[0]), Some(0.0));
         assert_eq!(cal.session_position(times[389]), Some(1.0));
         assert_eq!(cal.bars_per_year(), 252.0 * 390.0);
+    }
+}
+
+/// Which days trade, for counting the sessions a file's bars skip (the data guard's gap
+/// check): weekdays or every day, less holidays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TradingDays {
+    /// Trade on Saturdays and Sundays too.
+    pub every_day: bool,
+    /// Days without trading (days since the epoch), sorted.
+    pub holidays: Arc<[i64]>,
+}
+
+impl TradingDays {
+    /// Whether the day (days since the epoch) trades.
+    pub fn trades(&self, day: i64) -> bool {
+        let midnight = Ts(day * NANOS_PER_DAY);
+        (self.every_day || midnight.weekday() < 5) && self.holidays.binary_search(&day).is_err()
+    }
+
+    /// Trading days strictly between the days of `a` and `b` (`a` before `b`).
+    pub fn sessions_between(&self, a: Ts, b: Ts) -> u64 {
+        (a.day() + 1..b.day()).filter(|&d| self.trades(d)).count() as u64
     }
 }

@@ -19,6 +19,8 @@ fn spec(files: &[&str]) -> FileSpec {
         start: None,
         end: None,
         adjust: false,
+        days: None,
+        holidays: Vec::new(),
         guard: GuardSpec::default(),
     }
 }
@@ -354,4 +356,121 @@ fn dotted_symbols_compact_dates_and_one_symbol_in_two_files() {
         err.contains("ABC has two bars at 2020-01-02T21:00:00Z"),
         "{err}"
     );
+}
+
+/// Bars of one symbol on the given dates, all at 10.
+fn dated(dates: &[&str]) -> String {
+    let mut text = "date,open,high,low,close,volume\n".to_string();
+    for d in dates {
+        text.push_str(&format!("{d},10,11,9,10,5\n"));
+    }
+    text
+}
+
+#[test]
+fn gaps_beyond_the_calendar_are_warned_quarantined_or_rejected() {
+    use tape_scenarios::DaysSpec;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Mon 6 Nov, Tue 7 Nov, then Tue 14 Nov: Wed–Fri and Mon (4 sessions) are missing. Then
+    // Wed 22 Nov and Fri 24 Nov around Thanksgiving, a holiday: Wed 15 to Tue 21 (5 sessions)
+    // are missing, then nothing.
+    let text = dated(&[
+        "2023-11-06",
+        "2023-11-07",
+        "2023-11-14",
+        "2023-11-22",
+        "2023-11-24",
+    ]);
+    std::fs::write(dir.path().join("X.csv"), &text).expect("written");
+    let mut s = spec(&["X.csv"]);
+    // Without a calendar, no gap is checked and the rule table is what it always was.
+    let market = FileMarket::open(&s, dir.path()).expect("loads");
+    assert!(notes(&market).is_empty());
+    assert!(s.guard_rules().iter().all(|r| r.name != "gap"));
+
+    s.days = Some(DaysSpec::Weekdays);
+    s.holidays = vec!["2023-11-23".to_string()];
+    assert!(s.guard_rules().iter().any(|r| r.name == "gap"));
+    let market = FileMarket::open(&s, dir.path()).expect("warned");
+    assert_eq!(notes(&market), [(false, "gap", 4), (false, "gap", 5)]);
+    assert_eq!(
+        bars(&market).len(),
+        5,
+        "a warning keeps its bar, nothing is padded"
+    );
+    let missing: Vec<i64> = inputs(&market)
+        .iter()
+        .filter_map(|t| match t.input {
+            SourcedInput::Data { note, .. } => note.reason.raw_values().get(1).copied(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [4, 5],
+        "the note says how many sessions are missing"
+    );
+
+    // Without the holiday, Thanksgiving is a missing session too — but one is allowed.
+    s.holidays.clear();
+    assert_eq!(
+        notes(&FileMarket::open(&s, dir.path()).expect("warned")).len(),
+        2
+    );
+    s.guard.max_gap_sessions = 4;
+    assert_eq!(
+        notes(&FileMarket::open(&s, dir.path()).expect("warned")),
+        [(false, "gap", 5)]
+    );
+
+    s.guard.gap = Policy::Quarantine;
+    let market = FileMarket::open(&s, dir.path()).expect("quarantined");
+    assert_eq!(notes(&market), [(true, "gap", 5)]);
+    assert_eq!(
+        bars(&market).len(),
+        4,
+        "only the bar after the gap is dropped"
+    );
+
+    s.guard.gap = Policy::Reject;
+    let err = FileMarket::open(&s, dir.path())
+        .expect_err("rejected")
+        .to_string();
+    assert!(
+        err.contains("X.csv, row 5") && err.contains("gap") && err.contains("5 trading days"),
+        "{err}"
+    );
+
+    s.holidays = vec!["Thanksgiving".to_string()];
+    let err = FileMarket::open(&s, dir.path())
+        .expect_err("bad holiday")
+        .to_string();
+    assert!(
+        err.contains("holidays") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_real_prices_have_one_gap_the_september_2001_closure() {
+    use tape_scenarios::DaysSpec;
+    let mut s = spec(&["builtin:stocks.csv.gz"]);
+    s.days = Some(DaysSpec::Weekdays);
+    let market = FileMarket::open(&s, Path::new(".")).expect("loads");
+    let gaps: Vec<&str> = market
+        .report()
+        .examples
+        .iter()
+        .filter(|f| f.check == Check::Gap)
+        .map(|f| f.place.as_str())
+        .collect();
+    // NYSE closed 11–14 September 2001: four sessions, for the three symbols listed then.
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    for symbol in ["AAPL", "IBM", "MSFT"] {
+        assert!(
+            gaps.iter()
+                .any(|p| p.contains(&format!("{symbol} at 2001-09-17"))),
+            "{symbol} in {gaps:?}"
+        );
+    }
 }

@@ -31,6 +31,8 @@ use super::table::{
     column, find_column, instant, number, row_error, text, time_of_day, Cell, Table, TimeRule,
 };
 use super::{BarSource, LoadError};
+use crate::calendar::TradingDays;
+use crate::scenario::DaysSpec;
 
 /// The bytes of data files shipped inside the binary, by name (`builtin:NAME`).
 const EMBEDDED: &[(&str, &[u8])] = &[("stocks.csv.gz", include_bytes!("../../data/stocks.csv.gz"))];
@@ -97,9 +99,55 @@ pub struct FileSpec {
     /// adjusted-close column.
     #[serde(default)]
     pub adjust: bool,
+    /// Which days the market trades, `"weekdays"` (equities) or `"always"` (24/7): a
+    /// calendar, which turns on the guard's gap check. Without it no gap is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<DaysSpec>,
+    /// Days without trading (`YYYY-MM-DD`), for the gap check; needs `days`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
     /// Data guard policies.
     #[serde(default)]
     pub guard: GuardSpec,
+}
+
+impl FileSpec {
+    /// The trading days the gap check counts by, if the market names them.
+    pub fn trading_days(&self) -> Result<Option<TradingDays>, LoadError> {
+        let Some(days) = self.days else {
+            if let Some(first) = self.holidays.first() {
+                return Err(LoadError::Open {
+                    file: "[market] holidays".to_string(),
+                    detail: format!(
+                        "'{first}' is given without days; add days = \"weekdays\" (or \"always\")"
+                    ),
+                });
+            }
+            return Ok(None);
+        };
+        let mut holidays = Vec::with_capacity(self.holidays.len());
+        for h in &self.holidays {
+            let day =
+                Ts::parse(h)
+                    .ok()
+                    .filter(|_| h.len() == 10)
+                    .ok_or_else(|| LoadError::Open {
+                        file: "[market] holidays".to_string(),
+                        detail: format!("'{h}' is not a date YYYY-MM-DD"),
+                    })?;
+            holidays.push(day.day());
+        }
+        holidays.sort_unstable();
+        Ok(Some(TradingDays {
+            every_day: days == DaysSpec::Always,
+            holidays: holidays.into(),
+        }))
+    }
+
+    /// The data rules this market's notes may name (the ledger's rule table holds these).
+    pub fn guard_rules(&self) -> &'static [tape_engine::event::RuleSpec] {
+        super::guard::guard_rules(self.days.is_some())
+    }
 }
 
 /// A file as named in the scenario and where its bytes are.
@@ -434,20 +482,22 @@ struct SymbolGuard {
 #[derive(Clone, Debug, PartialEq)]
 struct Note {
     check: Check,
-    values: Vec<f64>,
+    values: Vec<ReasonValue>,
 }
 
 /// What the guard decided about a row.
 enum Verdict {
-    /// Deliver the bar, after a warning note if there is one.
-    Keep(Bar, Option<Note>),
+    /// Deliver the bar, after its warning notes (usually none).
+    Keep(Bar, Vec<Note>),
     /// Drop the bar; the note says why.
     Drop(Note),
 }
 
 /// Checks a row against the guard; records findings; `Err` on a rejecting policy.
+#[allow(clippy::too_many_arguments)]
 fn guard_row(
     spec: &GuardSpec,
+    calendar: Option<&TradingDays>,
     state: &mut SymbolGuard,
     file: &str,
     symbol: &str,
@@ -456,8 +506,10 @@ fn guard_row(
     report: &mut DataReport,
 ) -> Result<Verdict, LoadError> {
     report.rows += 1;
-    let prices_seen = vec![row.open, row.high, row.low, row.close];
-    let dropped = |check: Check, values: Vec<f64>| Ok(Verdict::Drop(Note { check, values }));
+    let real = |values: &[f64]| values.iter().map(|&v| ReasonValue::Real(v)).collect();
+    let prices_seen: Vec<ReasonValue> = real(&[row.open, row.high, row.low, row.close]);
+    let dropped =
+        |check: Check, values: Vec<ReasonValue>| Ok(Verdict::Drop(Note { check, values }));
     let place = format!("{file}, row {}, {symbol} at {}", row.number, row.ts);
     let flag =
         |check: Check, detail: String, report: &mut DataReport| -> Result<Policy, LoadError> {
@@ -512,7 +564,7 @@ fn guard_row(
             format!("volume = {}", row.volume),
             report,
         )?;
-        return dropped(Check::NegativeVolume, vec![row.volume]);
+        return dropped(Check::NegativeVolume, real(&[row.volume]));
     }
     let Ok(volume) = Quantity::from_f64(row.volume) else {
         flag(
@@ -520,7 +572,7 @@ fn guard_row(
             format!("volume = {} is out of range", row.volume),
             report,
         )?;
-        return dropped(Check::NegativeVolume, vec![row.volume]);
+        return dropped(Check::NegativeVolume, real(&[row.volume]));
     };
     let bar = match Bar::new(id, open, high, low, close, volume) {
         Ok(bar) => bar,
@@ -541,10 +593,32 @@ fn guard_row(
                 format!("time {} is {what} the previous bar's {last}", row.ts),
                 report,
             )?;
-            return dropped(Check::OutOfOrder, vec![last.0 as f64]);
+            return dropped(Check::OutOfOrder, vec![ReasonValue::Int(last.0)]);
         }
     }
-    let mut warned = None;
+    let mut warned = Vec::new();
+    if let (Some(days), Some(last)) = (calendar, state.last_ts) {
+        let missing = days.sessions_between(last, row.ts);
+        if missing > u64::from(spec.max_gap_sessions) {
+            let values = vec![
+                ReasonValue::Int(last.0),
+                ReasonValue::Int(i64::try_from(missing).unwrap_or(i64::MAX)),
+            ];
+            let detail = format!(
+                "{missing} trading days without a bar since {last} (more than max_gap_sessions = {})",
+                spec.max_gap_sessions
+            );
+            if flag(Check::Gap, detail, report)? == Policy::Quarantine {
+                // Only this bar goes: the next one is measured from it.
+                state.last_ts = Some(row.ts);
+                return dropped(Check::Gap, values);
+            }
+            warned.push(Note {
+                check: Check::Gap,
+                values,
+            });
+        }
+    }
     if let Some(prev) = state.last_close {
         let ratio = row.close / prev;
         // A split moves the unadjusted close by the split factor while the adjusted close
@@ -569,7 +643,7 @@ fn guard_row(
             None => None,
         };
         if let Some((check, detail)) = finding {
-            let values = vec![prev, row.close, ratio];
+            let values = real(&[prev, row.close, ratio]);
             if flag(check, detail, report)? == Policy::Quarantine {
                 // The level moved (a split, or a jump in the data): later rows are compared
                 // with it, or every one after a split would be dropped too.
@@ -577,7 +651,7 @@ fn guard_row(
                 state.last_adjusted = row.adjusted;
                 return dropped(check, values);
             }
-            warned = Some(Note { check, values });
+            warned.push(Note { check, values });
         }
     }
     state.last_ts = Some(row.ts);
@@ -612,6 +686,7 @@ pub struct FileMarket {
     window: (Option<Ts>, Option<Ts>),
     symbols: Vec<String>,
     report: DataReport,
+    calendar: Option<TradingDays>,
 }
 
 impl FileMarket {
@@ -693,6 +768,7 @@ impl FileMarket {
             window,
             symbols,
             report: DataReport::default(),
+            calendar: spec.trading_days()?,
         };
 
         // Pass 2: the guard over every row, so a rejection stops the run before it starts.
@@ -787,7 +863,8 @@ impl FileMarket {
                     report: Arc::clone(&report),
                     done: false,
                     input: file_index as u32,
-                    pending: None,
+                    pending: std::collections::VecDeque::new(),
+                    calendar: self.calendar.clone(),
                 };
                 out.push(Box::new(source));
             }
@@ -810,25 +887,19 @@ struct SymbolStream {
     done: bool,
     /// Index of the file among the market's files (the header's input list).
     input: u32,
-    /// A bar waiting behind its warning note.
-    pending: Option<TimedInput>,
+    /// Inputs waiting: a kept bar behind its warning notes.
+    pending: std::collections::VecDeque<TimedInput>,
+    /// The trading days gaps are counted by (none: no gap check).
+    calendar: Option<TradingDays>,
 }
 
 impl SymbolStream {
     fn note(&self, ts: Ts, row: u64, quarantined: bool, note: Note) -> TimedInput {
-        let values: Vec<ReasonValue> = note
-            .values
-            .iter()
-            .map(|&v| match note.check {
-                Check::OutOfOrder => ReasonValue::Int(v as i64),
-                _ => ReasonValue::Real(v),
-            })
-            .collect();
         let note = DataNote {
             symbol: self.id,
             input: self.input,
             row,
-            reason: Reason::new(note.check.rule().id, &values),
+            reason: Reason::new(note.check.rule().id, &note.values),
         };
         TimedInput {
             ts,
@@ -841,7 +912,7 @@ impl Iterator for SymbolStream {
     type Item = Result<TimedInput, LoadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(pending) = self.pending.take() {
+        if let Some(pending) = self.pending.pop_front() {
             return Some(Ok(pending));
         }
         if self.done {
@@ -884,6 +955,7 @@ impl Iterator for SymbolStream {
             };
             match guard_row(
                 &self.spec.guard,
+                self.calendar.as_ref(),
                 &mut self.state,
                 &rows.file,
                 &self.symbol,
@@ -891,13 +963,17 @@ impl Iterator for SymbolStream {
                 &row,
                 &mut report,
             ) {
-                Ok(Verdict::Keep(bar, None)) => {
+                Ok(Verdict::Keep(bar, notes)) if notes.is_empty() => {
                     return Some(Ok(TimedBar { ts: row.ts, bar }.into()))
                 }
-                Ok(Verdict::Keep(bar, Some(note))) => {
+                Ok(Verdict::Keep(bar, notes)) => {
                     drop(report);
-                    self.pending = Some(TimedBar { ts: row.ts, bar }.into());
-                    return Some(Ok(self.note(row.ts, row.number, false, note)));
+                    for note in notes {
+                        let note = self.note(row.ts, row.number, false, note);
+                        self.pending.push_back(note);
+                    }
+                    self.pending.push_back(TimedBar { ts: row.ts, bar }.into());
+                    return self.pending.pop_front().map(Ok);
                 }
                 Ok(Verdict::Drop(note)) => {
                     drop(report);

@@ -27,6 +27,15 @@ fn warn() -> Policy {
 fn default_threshold() -> f64 {
     0.5
 }
+fn default_max_gap() -> u32 {
+    3
+}
+fn is_warn(p: &Policy) -> bool {
+    *p == Policy::Warn
+}
+fn is_default_max_gap(n: &u32) -> bool {
+    *n == default_max_gap()
+}
 
 /// The `[market.guard]` table: one policy per check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +64,16 @@ pub struct GuardSpec {
     /// as an absurd return). Needs an adjusted-close column.
     #[serde(default = "warn")]
     pub split: Policy,
+    /// More than `max_gap_sessions` trading days without a bar of the symbol, by the
+    /// market's calendar (`days`, `holidays`); checked only when the market names its days.
+    #[serde(default = "warn", skip_serializing_if = "is_warn")]
+    pub gap: Policy,
+    /// The most trading days a symbol may skip before its next bar is a gap.
+    #[serde(
+        default = "default_max_gap",
+        skip_serializing_if = "is_default_max_gap"
+    )]
+    pub max_gap_sessions: u32,
 }
 
 impl Default for GuardSpec {
@@ -67,6 +86,8 @@ impl Default for GuardSpec {
             absurd_return: warn(),
             absurd_return_threshold: default_threshold(),
             split: warn(),
+            gap: warn(),
+            max_gap_sessions: default_max_gap(),
         }
     }
 }
@@ -86,6 +107,8 @@ pub enum Check {
     AbsurdReturn,
     /// See [`GuardSpec::split`].
     Split,
+    /// See [`GuardSpec::gap`].
+    Gap,
 }
 
 impl Check {
@@ -98,12 +121,13 @@ impl Check {
             Check::OutOfOrder => "out_of_order",
             Check::AbsurdReturn => "absurd_return",
             Check::Split => "split",
+            Check::Gap => "gap",
         }
     }
 
     /// Whether a bar failing this check can still be kept (it is valid, only suspicious).
     pub fn keepable(self) -> bool {
-        matches!(self, Check::AbsurdReturn | Check::Split)
+        matches!(self, Check::AbsurdReturn | Check::Split | Check::Gap)
     }
 }
 
@@ -117,6 +141,7 @@ impl GuardSpec {
             Check::OutOfOrder => self.out_of_order,
             Check::AbsurdReturn => self.absurd_return,
             Check::Split => self.split,
+            Check::Gap => self.gap,
         };
         if p == Policy::Warn && !check.keepable() {
             Policy::Quarantine
@@ -201,7 +226,8 @@ const RETURN: &[(&str, Unit)] = &[
 ];
 
 /// The data guard's rules, as recorded in `data_quarantined` and `data_warning` events
-/// (ids 64–69, between the engine's and the strategies').
+/// (ids 64–70, between the engine's and the strategies'). The gap rule (70) is in a ledger's
+/// rule table only when its market names a calendar: see [`guard_rules`].
 pub const DATA_RULES: &[RuleSpec] = &[
     RuleSpec { id: RuleId(64), name: "invalid_price", summary: "A price is not a finite positive number.", fields: PRICES },
     RuleSpec { id: RuleId(65), name: "inconsistent_bar", summary: "high < low, or the open or close lies outside [low, high].", fields: PRICES },
@@ -209,7 +235,18 @@ pub const DATA_RULES: &[RuleSpec] = &[
     RuleSpec { id: RuleId(67), name: "out_of_order", summary: "The bar's time is not after the symbol's previous bar.", fields: &[("previous_ts_ns", Unit::Int)] },
     RuleSpec { id: RuleId(68), name: "absurd_return", summary: "The close moved more than the absurd-return threshold, and not by a split.", fields: RETURN },
     RuleSpec { id: RuleId(69), name: "split", summary: "The unadjusted close moved by a split factor the adjusted close does not show: a stock split.", fields: RETURN },
+    RuleSpec { id: RuleId(70), name: "gap", summary: "More trading days than allowed passed, by the market's calendar, without a bar of the symbol.", fields: &[("previous_ts_ns", Unit::Int), ("missing_sessions", Unit::Int)] },
 ];
+
+/// The rules a market's data notes may name: the gap rule only with a calendar to measure
+/// gaps by (so ledgers of markets without one keep the rule table they always had).
+pub fn guard_rules(has_calendar: bool) -> &'static [RuleSpec] {
+    if has_calendar {
+        DATA_RULES
+    } else {
+        &DATA_RULES[..6]
+    }
+}
 
 impl Check {
     /// The rule this check's notes name.
@@ -221,6 +258,7 @@ impl Check {
             Check::OutOfOrder => 3,
             Check::AbsurdReturn => 4,
             Check::Split => 5,
+            Check::Gap => 6,
         }]
     }
 }
