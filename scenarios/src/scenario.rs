@@ -91,10 +91,12 @@ pub struct GbmSpec {
     #[serde(default = "default_close_time")]
     pub close_time: String,
     /// Annual drift (0.08 = 8%): the expected growth rate of prices; log prices drift by
-    /// `drift − volatility²/2`.
-    pub drift: f64,
-    /// Annual volatility (0.25 = 25%).
-    pub volatility: f64,
+    /// `drift − volatility²/2`. Required, unless `[market.regimes]` gives one per state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<f64>,
+    /// Annual volatility (0.25 = 25%). Required, unless `[market.regimes]` gives one per state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatility: Option<f64>,
     /// First prices are drawn uniformly from this range.
     #[serde(default = "default_price_range")]
     pub initial_price: [f64; 2],
@@ -235,19 +237,54 @@ impl GbmSpec {
             };
             return Err(invalid(key, value, rule));
         }
-        if !(m.volatility.is_finite() && m.volatility >= 0.0 && m.volatility <= 5.0) {
-            return Err(invalid(
-                "market.volatility",
-                m.volatility.to_string(),
-                "must be between 0 and 5 (annual)",
-            ));
+        match (m.regimes.is_some(), m.drift, m.volatility) {
+            (false, None, _) => {
+                return Err(invalid(
+                    "market.drift",
+                    "nothing".to_string(),
+                    "is required (annual, e.g. 0.08), unless [market.regimes] gives one per state",
+                ))
+            }
+            (false, _, None) => {
+                return Err(invalid(
+                    "market.volatility",
+                    "nothing".to_string(),
+                    "is required (annual, e.g. 0.25), unless [market.regimes] gives one per state",
+                ))
+            }
+            (true, Some(d), _) => {
+                return Err(invalid(
+                    "market.drift",
+                    d.to_string(),
+                    "is given per state by [market.regimes]; remove the top-level key",
+                ))
+            }
+            (true, _, Some(v)) => {
+                return Err(invalid(
+                    "market.volatility",
+                    v.to_string(),
+                    "is given per state by [market.regimes]; remove the top-level key",
+                ))
+            }
+            _ => {}
         }
-        if !(m.drift.is_finite() && m.drift.abs() <= 5.0) {
-            return Err(invalid(
-                "market.drift",
-                m.drift.to_string(),
-                "must be between -5 and 5 (annual)",
-            ));
+        if let Some(v) = m.volatility {
+            if !(v.is_finite() && (0.0..=5.0).contains(&v)) {
+                return Err(invalid(
+                    "market.volatility",
+                    v.to_string(),
+                    "must be between 0 and 5 (annual)",
+                ));
+            }
+        }
+        if let Some(d) = m.drift {
+            if !(d.is_finite() && d.abs() <= 5.0) {
+                return Err(invalid(
+                    "market.drift",
+                    d.to_string(),
+                    "must be between -5 and 5 (annual)",
+                ));
+            }
         }
         let [lo, hi] = m.initial_price;
         if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
@@ -814,5 +851,41 @@ mod tests {
             .expect_err("negative vol")
             .to_string();
         assert!(err.contains("market.volatility"), "{err}");
+    }
+
+    #[test]
+    fn regimes_replace_the_top_level_drift_and_volatility() {
+        let regimes = "[market.regimes]\nnames = ['calm', 'crisis']\ndrift = [0.05, -0.2]\nvolatility = [0.1, 0.6]\ntransition = [[0.98, 0.02], [0.1, 0.9]]\n";
+        let bare = MINIMAL
+            .replace("drift = 0.0\nvolatility = 0.2\n", "")
+            .replace("[strategy]", &format!("{regimes}[strategy]"));
+        let s = Scenario::from_toml(&bare, "t.toml").expect("regimes alone suffice");
+        assert_eq!(s.gbm().expect("gbm").drift, None);
+        let canonical = s.canonical(s.strategy.clone());
+        assert!(
+            !canonical
+                .lines()
+                .any(|l| l.starts_with("drift =") && !l.contains('[')),
+            "no scalar drift is written: {canonical}"
+        );
+        assert_eq!(Scenario::from_toml(&canonical, "c").expect("parses"), s);
+
+        let both = MINIMAL.replace("[strategy]", &format!("{regimes}[strategy]"));
+        let err = Scenario::from_toml(&both, "t.toml")
+            .expect_err("two drifts")
+            .to_string();
+        assert!(
+            err.contains("market.drift") && err.contains("per state"),
+            "{err}"
+        );
+
+        let neither = MINIMAL.replace("drift = 0.0\n", "");
+        let err = Scenario::from_toml(&neither, "t.toml")
+            .expect_err("no drift")
+            .to_string();
+        assert!(
+            err.contains("market.drift") && err.contains("required"),
+            "{err}"
+        );
     }
 }

@@ -116,7 +116,8 @@ impl GbmMarket {
             times: Box::new(calendar.clone().times(spec.bars)),
             now: None,
             next_symbol: 0,
-            steps: steps(spec.drift, spec.volatility),
+            // With regimes the states' own steps apply (validation leaves these unset).
+            steps: steps(spec.drift.unwrap_or(0.0), spec.volatility.unwrap_or(0.0)),
             regimes: spec.regimes.as_ref().map(|r| Regimes {
                 rng: SeededRng::new(seed, 0),
                 steps: r
@@ -313,8 +314,8 @@ mod tests {
             bar,
             bars,
             close_time: "21:00".to_string(),
-            drift: 0.1,
-            volatility: 0.3,
+            drift: Some(0.1),
+            volatility: Some(0.3),
             initial_price: [50.0, 150.0],
             tick_size: 0.01,
             volume: 1e6,
@@ -404,6 +405,8 @@ mod tests {
             transition: vec![vec![0.98, 0.02], vec![0.1, 0.9]],
             start: 0,
         });
+        s.drift = None;
+        s.volatility = None;
         let mut market = GbmMarket::new(&s, daily_calendar(), tape_engine::rng::seed_from_u64(5));
         let mut states = Vec::new();
         let mut bars = Vec::new();
@@ -570,7 +573,7 @@ mod tests {
     fn sessions_open_with_an_overnight_gap() {
         let mut s = spec(1, 390 * 300, BarInterval::Minute);
         s.tick_size = 1e-6;
-        s.volatility = 0.2;
+        s.volatility = Some(0.2);
         s.overnight_volatility = 0.2;
         s.session = Some(crate::scenario::SessionSpec {
             open: "14:30".into(),
@@ -629,8 +632,8 @@ mod tests {
         let mut s = spec(1, 200_000, BarInterval::Minute);
         s.initial_price = [100.0, 100.0];
         s.tick_size = 1e-6;
-        s.volatility = 0.5;
-        s.drift = 0.0;
+        s.volatility = Some(0.5);
+        s.drift = Some(0.0);
         let cal = Calendar::Minutes { first_close: Ts(0) };
         let per_year = cal.bars_per_year();
         let closes: Vec<f64> = GbmMarket::new(&s, cal, tape_engine::rng::seed_from_u64(11))
