@@ -627,7 +627,10 @@ fn unusable_dbn_and_parquet_files_get_clear_errors() {
     }
     check(
         error(FileFormat::Dbn, "mixed.dbn"),
-        &["mixed.dbn, row 2", "mbp-0 record, not an OHLCV bar"],
+        &[
+            "mixed.dbn, row 2",
+            "a record of type mbp-0, not an OHLCV bar",
+        ],
     );
     let mut adjusted = spec(FileFormat::Dbn, &["mixed.dbn"]);
     adjusted.adjust = true;

@@ -146,14 +146,12 @@ impl DbnRows {
         self.records = number;
         let header = record.header();
         let not_a_bar = || {
-            let kind = RType::try_from(header.rtype).map_or_else(
-                |_| format!("record type {:#04x}", header.rtype),
-                |t| t.to_string(),
-            );
+            let kind = RType::try_from(header.rtype)
+                .map_or_else(|_| format!("{:#04x}", header.rtype), |t| t.to_string());
             Self::row_error(
                 &self.file,
                 number,
-                format!("a {kind} record, not an OHLCV bar; Tape reads DBN files of bars only ({OHLCV}), so leave other records out of the file"),
+                format!("a record of type {kind}, not an OHLCV bar; Tape reads DBN files of bars only ({OHLCV}), so leave other records out of the file"),
             )
         };
         let span = Span::of_record(header.rtype, self.schema).ok_or_else(not_a_bar)?;
