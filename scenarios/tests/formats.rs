@@ -641,6 +641,16 @@ fn unusable_dbn_and_parquet_files_get_clear_errors() {
         &["mixed.dbn", "no adjusted close", "set adjust = false"],
     );
 
+    // Version 4 widens the record header; read as version 3 its bars would be garbage.
+    let mut bytes = std::fs::read(&path).expect("written above");
+    assert_eq!(&bytes[..4], b"DBN\x03", "an uncompressed version 3 file");
+    bytes[3] = 4;
+    std::fs::write(d.join("v4.dbn"), bytes).expect("written");
+    check(
+        error(FileFormat::Dbn, "v4.dbn"),
+        &["v4.dbn: not a readable DBN file"],
+    );
+
     write_parquet(
         &d.join("flags.parquet"),
         vec![

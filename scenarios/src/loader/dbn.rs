@@ -1,6 +1,7 @@
 //! Databento DBN files of OHLCV bars (`ohlcv-1s`, `ohlcv-1m`, `ohlcv-1h`, `ohlcv-1d`,
 //! `ohlcv-eod`), plain or zstd-compressed (told apart by their first bytes), streamed one
-//! record at a time. Files of older DBN versions are upgraded as they are read.
+//! record at a time. Files of DBN versions 1 and 2 are upgraded to version 3 as they are read;
+//! version 4 is refused when the file is opened.
 //!
 //! # Invariants
 //!
