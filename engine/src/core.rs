@@ -25,13 +25,15 @@ use crate::event::{
     OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq,
     Side, Signal, SymbolId, Target, TimeInForce,
 };
-use crate::execution::{ComputedFill, CostModel, FillTiming, OrderBook, WorkingOrder};
-use crate::fixed::{FixedError, Money, Quantity};
+use crate::execution::{
+    ComputedFill, CostModel, Expired, Expiry, FillTiming, OrderBook, OrderKind, WorkingOrder,
+};
+use crate::fixed::{FixedError, Money, Price, Quantity};
 use crate::ledger::frame::encode_event;
 use crate::market::{FeatureTable, MarketView};
 use crate::portfolio::{Portfolio, PortfolioError};
 use crate::rules;
-use crate::strategy::{Decision, Decisions, Strategy};
+use crate::strategy::{Decision, Decisions, OrderRequest, Strategy};
 use crate::time::Ts;
 
 /// Account and cost settings of a run.
@@ -46,6 +48,13 @@ pub struct CoreConfig {
     pub snapshot_every: u32,
     /// When orders fill ([`FillTiming::NextBarOpen`] unless a test asks for the leak).
     pub fill_timing: FillTiming,
+    /// Orders of a symbol fill at most this many parts per million of a bar's volume
+    /// together (0: no cap).
+    pub participation_ppm: u32,
+    /// Limit and stop prices must be whole multiples of this (`None`: any price).
+    pub tick_size: Option<Price>,
+    /// Order quantities must be whole multiples of this (`None`: any quantity).
+    pub lot_size: Option<Quantity>,
 }
 
 /// An input the core folds in.
@@ -158,6 +167,7 @@ pub struct Core {
     decisions: Decisions,
     decision_seqs: Vec<Seq>,
     fills: Vec<ComputedFill>,
+    expired: Vec<Expired>,
     cancels: Vec<(SymbolId, WorkingOrder)>,
     slices_since_snapshot: u32,
     /// The time of the last closed slice: no bar may arrive at or before it.
@@ -191,10 +201,12 @@ impl Core {
             in_slice: vec![false; symbols],
             updated: Vec::with_capacity(symbols),
             portfolio: Portfolio::new(config.initial_cash, symbols),
-            book: OrderBook::new(config.costs, symbols),
+            book: OrderBook::new(config.costs, symbols)
+                .with_participation_ppm(config.participation_ppm),
             decisions: Decisions::default(),
             decision_seqs: Vec::new(),
             fills: Vec::new(),
+            expired: Vec::new(),
             cancels: Vec::new(),
             slices_since_snapshot: 0,
             closed_through: None,
@@ -338,12 +350,25 @@ impl Core {
 
         let overflow = |source| StepError::Overflow { ts, source };
         let mut fills = std::mem::take(&mut self.fills);
+        let mut expired = std::mem::take(&mut self.expired);
         fills.clear();
-        self.book.fill_on_bar(&bar, &mut fills).map_err(overflow)?;
+        expired.clear();
+        self.book
+            .fill_on_bar(ts, &bar, &mut fills, &mut expired)
+            .map_err(overflow)?;
+        // Day orders dropped by this bar's new day leave before its fills; ioc remainders
+        // after them, as the book worked them.
+        for e in expired.iter().filter(|e| e.why == Expiry::DayEnded) {
+            self.record_expiry(ts, bar_seq, e);
+        }
         for f in &fills {
             self.record_fill(ts, bar.symbol, bar_seq, f)?;
         }
+        for e in expired.iter().filter(|e| e.why == Expiry::IocRemainder) {
+            self.record_expiry(ts, bar_seq, e);
+        }
         self.fills = fills;
+        self.expired = expired;
         self.portfolio.mark(bar.symbol, bar.close);
         Ok(())
     }
@@ -359,7 +384,8 @@ impl Core {
         let mut decisions = std::mem::take(&mut self.decisions);
         decisions.clear();
         let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities())
-            .with_features(&self.features);
+            .with_features(&self.features)
+            .with_orders(&self.book);
         self.strategy.on_slice(&view, &mut decisions);
         self.decision_seqs.clear();
         let result = self.record_decisions(ts, &decisions);
@@ -419,6 +445,23 @@ impl Core {
     }
 
     /// Books a computed fill and records its event.
+    /// Records an order the book dropped by its time in force.
+    fn record_expiry(&mut self, ts: Ts, bar_seq: Seq, e: &Expired) {
+        let rule = match e.why {
+            Expiry::IocRemainder => rules::IOC_REMAINDER.id,
+            Expiry::DayEnded => rules::DAY_ENDED.id,
+        };
+        let reason = Reason::new(rule, &[ReasonValue::Quantity(e.working.remaining)]);
+        let body = EventBody::OrderCancelled(OrderCancelled {
+            order: e.working.order,
+            symbol: e.symbol,
+            remaining: e.working.remaining,
+            reason,
+        });
+        let causes = Causes::from_slice(&[e.working.submitted, bar_seq]).expect("two causes fit");
+        self.emit(ts, causes, body);
+    }
+
     fn record_fill(
         &mut self,
         ts: Ts,
@@ -431,7 +474,8 @@ impl Core {
         self.portfolio
             .apply_fill(symbol, w.side, f.quantity, f.price, f.fee)
             .map_err(overflow)?;
-        let remaining = w.remaining.checked_sub(f.quantity).map_err(overflow)?;
+        // The book hands the order as it is after the fill.
+        let remaining = w.remaining;
         let body = EventBody::OrderFilled(OrderFilled {
             order: w.order,
             symbol,
@@ -499,9 +543,164 @@ impl Core {
                     self.decision_seqs.push(seq);
                     self.route_target(ts, seq, symbol, position)?;
                 }
+                Decision::Order {
+                    request,
+                    reason,
+                    because,
+                } => {
+                    let cause = match because {
+                        Some(signal) => Causes::one(self.decision_seqs[Decisions::index(signal)]),
+                        None => self.bar_cause(request.symbol)?,
+                    };
+                    // Keeps `decision_seqs` aligned with the decisions' indices.
+                    let seq = self.place(ts, cause, request, reason)?;
+                    self.decision_seqs.push(seq);
+                }
+                Decision::Cancel {
+                    symbol,
+                    order,
+                    reason,
+                } => {
+                    self.admit_symbol(symbol)?;
+                    let gone = self
+                        .book
+                        .cancel(symbol, order)
+                        .map_err(|source| StepError::Overflow { ts, source })?;
+                    let seq = match gone {
+                        Some(w) => self.emit(
+                            ts,
+                            Causes::one(w.submitted),
+                            EventBody::OrderCancelled(OrderCancelled {
+                                order: w.order,
+                                symbol,
+                                remaining: w.remaining,
+                                reason,
+                            }),
+                        ),
+                        None => Seq(self.next_seq),
+                    };
+                    self.decision_seqs.push(seq);
+                }
             }
         }
         Ok(())
+    }
+
+    fn admit_symbol(&self, symbol: SymbolId) -> Result<(), StepError> {
+        if symbol.0 as usize >= self.latest.len() {
+            return Err(StepError::UnknownSymbol {
+                symbol: symbol.0,
+                count: self.latest.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a strategy's order and records it as submitted (and working) or rejected;
+    /// returns the seq of that event.
+    fn place(
+        &mut self,
+        ts: Ts,
+        cause: Causes,
+        request: OrderRequest,
+        reason: Reason,
+    ) -> Result<Seq, StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let OrderRequest {
+            symbol,
+            side,
+            quantity,
+            kind,
+            time_in_force,
+        } = request;
+        self.admit_symbol(symbol)?;
+        let order = OrderId(self.next_order);
+        self.next_order += 1;
+        let refuse = |core: &mut Self, why: Reason| {
+            core.reject(ts, cause, order, symbol, side, quantity, why);
+            Ok(Seq(core.next_seq - 1))
+        };
+        if quantity.raw() <= 0 {
+            let why = Reason::new(rules::INVALID_ORDER.id, &[ReasonValue::Quantity(quantity)]);
+            return refuse(self, why);
+        }
+        if let Some(lot) = self.config.lot_size {
+            if lot.raw() > 0 && quantity.raw() % lot.raw() != 0 {
+                let why = Reason::new(
+                    rules::OFF_LOT_GRID.id,
+                    &[ReasonValue::Quantity(quantity), ReasonValue::Quantity(lot)],
+                );
+                return refuse(self, why);
+            }
+        }
+        if let Some(tick) = self.config.tick_size {
+            let off = [kind.limit(), kind.stop()]
+                .into_iter()
+                .flatten()
+                .find(|p| p.raw() % tick.raw() != 0);
+            if let Some(price) = off {
+                let why = Reason::new(
+                    rules::OFF_TICK_GRID.id,
+                    &[ReasonValue::Price(price), ReasonValue::Price(tick)],
+                );
+                return refuse(self, why);
+            }
+        }
+        let Some(close) = self.latest[symbol.0 as usize].map(|b| b.close) else {
+            let why = Reason::new(
+                rules::NO_MARKET_PRICE.id,
+                &[ReasonValue::Quantity(quantity)],
+            );
+            return refuse(self, why);
+        };
+        let expected_price = kind.expected_price(close);
+        let mut committed_cash = Money::ZERO;
+        if side == Side::Buy {
+            let estimated = self
+                .book
+                .estimated_cost(quantity, expected_price)
+                .map_err(overflow)?;
+            let available = self
+                .portfolio
+                .cash()
+                .checked_sub(self.book.committed_cash())
+                .map_err(overflow)?;
+            if estimated > available {
+                let why = Reason::new(
+                    rules::INSUFFICIENT_CASH.id,
+                    &[ReasonValue::Money(estimated), ReasonValue::Money(available)],
+                );
+                return refuse(self, why);
+            }
+            committed_cash = estimated;
+        }
+        let body = EventBody::OrderSubmitted(OrderSubmitted {
+            order,
+            symbol,
+            side,
+            order_type: kind.order_type(),
+            time_in_force,
+            quantity,
+            limit_price: kind.limit(),
+            stop_price: kind.stop(),
+            reason,
+        });
+        let submitted = self.emit(ts, cause, body);
+        self.stats.orders += 1;
+        let working = WorkingOrder {
+            order,
+            submitted,
+            side,
+            remaining: quantity,
+            expected_price,
+            committed_cash,
+            kind,
+            time_in_force,
+            triggered: false,
+            day: None,
+        };
+        self.book.add(symbol, working).map_err(overflow)?;
+        Ok(submitted)
     }
 
     fn bar_cause(&self, symbol: SymbolId) -> Result<Causes, StepError> {
@@ -596,6 +795,10 @@ impl Core {
             remaining: quantity,
             expected_price: reference,
             committed_cash,
+            kind: OrderKind::Market,
+            time_in_force: TimeInForce::Gtc,
+            triggered: false,
+            day: None,
         };
         self.book.add(symbol, working).map_err(overflow)
     }

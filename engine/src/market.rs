@@ -6,6 +6,7 @@
 //!   look ahead through it.
 
 use crate::event::{Bar, Feature, FeatureId, Seq, SymbolId};
+use crate::execution::{OrderBook, WorkingOrder};
 use crate::fixed::Quantity;
 use crate::time::Ts;
 
@@ -17,6 +18,7 @@ pub struct MarketView<'a> {
     pub(crate) updated: &'a [SymbolId],
     pub(crate) positions: &'a [Quantity],
     pub(crate) features: &'a FeatureTable,
+    pub(crate) orders: Option<&'a OrderBook>,
 }
 
 /// A feature's latest value as known at some time, and when it became available.
@@ -123,7 +125,22 @@ impl<'a> MarketView<'a> {
             updated,
             positions,
             features: &NO_FEATURES,
+            orders: None,
         }
+    }
+
+    /// The same view with the account's working orders.
+    pub fn with_orders(self, orders: &'a OrderBook) -> Self {
+        Self {
+            orders: Some(orders),
+            ..self
+        }
+    }
+
+    /// The account's working orders in a symbol, in submission order (placed at earlier
+    /// slices: this slice's decisions are not in yet).
+    pub fn working_orders(&self, symbol: SymbolId) -> &'a [WorkingOrder] {
+        self.orders.map_or(&[], |book| book.working(symbol))
     }
 
     /// The same view with point-in-time features.

@@ -38,10 +38,55 @@ pub const NO_MARKET_PRICE: RuleSpec = RuleSpec {
     fields: &[("target", Unit::Quantity)],
 };
 
+/// An `ioc` order's remainder after the one bar it works on is cancelled.
+pub const IOC_REMAINDER: RuleSpec = RuleSpec {
+    id: RuleId(4),
+    name: "ioc_remainder",
+    summary: "An immediate-or-cancel order works on one bar only (the first it may fill on); what it did not fill there is cancelled.",
+    fields: &[("remaining", Unit::Quantity)],
+};
+
+/// A `day` order is cancelled by the first bar of a later day.
+pub const DAY_ENDED: RuleSpec = RuleSpec {
+    id: RuleId(5),
+    name: "day_ended",
+    summary: "A day order works through the UTC day of the first bar it may fill on; the first bar of a later day cancels what is left.",
+    fields: &[("remaining", Unit::Quantity)],
+};
+
+/// An order whose quantity or prices cannot be traded is refused.
+pub const INVALID_ORDER: RuleSpec = RuleSpec {
+    id: RuleId(6),
+    name: "invalid_order",
+    summary: "An order is refused when its quantity is not positive, or a limit or stop price it needs is missing or not positive.",
+    fields: &[("quantity", Unit::Quantity)],
+};
+
+/// An order whose price is off the instrument's tick grid is refused, not rounded.
+pub const OFF_TICK_GRID: RuleSpec = RuleSpec {
+    id: RuleId(7),
+    name: "off_tick_grid",
+    summary: "An order is refused when its limit or stop price is not a whole number of ticks; prices are never rounded silently.",
+    fields: &[("price", Unit::Price), ("tick_size", Unit::Price)],
+};
+
+/// An order whose quantity is off the instrument's lot grid is refused, not rounded.
+pub const OFF_LOT_GRID: RuleSpec = RuleSpec {
+    id: RuleId(8),
+    name: "off_lot_grid",
+    summary: "An order is refused when its quantity is not a whole number of lots; quantities are never rounded silently.",
+    fields: &[("quantity", Unit::Quantity), ("lot_size", Unit::Quantity)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
     INSUFFICIENT_CASH,
     RUN_ENDED,
     NO_MARKET_PRICE,
+    IOC_REMAINDER,
+    DAY_ENDED,
+    INVALID_ORDER,
+    OFF_TICK_GRID,
+    OFF_LOT_GRID,
 ];

@@ -1,6 +1,7 @@
 //! The strategy interface: see the past, decide, record why.
 
-use crate::event::{Direction, FeatureId, Reason, RuleSpec, SymbolId};
+use crate::event::{Direction, FeatureId, OrderId, Reason, RuleSpec, Side, SymbolId, TimeInForce};
+use crate::execution::OrderKind;
 use crate::fixed::Quantity;
 use crate::market::MarketView;
 
@@ -21,6 +22,22 @@ pub trait Strategy: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignalRef(usize);
 
+/// An order a strategy asks for directly (rather than through a target).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// The instrument.
+    pub symbol: SymbolId,
+    /// Buy or sell.
+    pub side: Side,
+    /// How much (> 0, on the lot grid when the run has one).
+    pub quantity: Quantity,
+    /// Market, limit, stop or stop-limit, with its prices (on the tick grid when the run
+    /// has one).
+    pub kind: OrderKind,
+    /// How long it works.
+    pub time_in_force: TimeInForce,
+}
+
 /// One decision of a slice.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Decision {
@@ -39,6 +56,20 @@ pub enum Decision {
         position: Quantity,
         reason: Reason,
         because: Option<SignalRef>,
+    },
+    /// An order; caused by `because`, or by the symbol's latest bar. The core checks it and
+    /// records `order_submitted` with this reason, or `order_rejected` with its own.
+    Order {
+        request: OrderRequest,
+        reason: Reason,
+        because: Option<SignalRef>,
+    },
+    /// Cancels a working order (ids from [`crate::market::MarketView::working_orders`]); an
+    /// order no longer working (filled, expired) is left alone.
+    Cancel {
+        symbol: SymbolId,
+        order: OrderId,
+        reason: Reason,
     },
 }
 
@@ -101,6 +132,24 @@ impl Decisions {
             position,
             reason,
             because,
+        });
+    }
+
+    /// Records an order.
+    pub fn order(&mut self, request: OrderRequest, reason: Reason, because: Option<SignalRef>) {
+        self.items.push(Decision::Order {
+            request,
+            reason,
+            because,
+        });
+    }
+
+    /// Records the cancel of a working order.
+    pub fn cancel(&mut self, symbol: SymbolId, order: OrderId, reason: Reason) {
+        self.items.push(Decision::Cancel {
+            symbol,
+            order,
+            reason,
         });
     }
 

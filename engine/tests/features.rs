@@ -46,6 +46,9 @@ fn core(seen: &Seen) -> Core {
         },
         snapshot_every: 1,
         fill_timing: FillTiming::NextBarOpen,
+        participation_ppm: 0,
+        tick_size: None,
+        lot_size: None,
     };
     Core::new(
         0,

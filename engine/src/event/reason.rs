@@ -149,6 +149,13 @@ impl RuleTable {
         &self.rules
     }
 
+    /// Whether every rule of `self` is in `other`, the same in every word: a ledger written
+    /// before rules were added can be re-executed under the newer, larger table, since a
+    /// run that never fires the new rules names none of them.
+    pub fn is_subset_of(&self, other: &RuleTable) -> bool {
+        self.rules.iter().all(|r| other.get(r.id) == Some(r))
+    }
+
     /// The rule with this id.
     pub fn get(&self, id: RuleId) -> Option<&Rule> {
         self.rules

@@ -8,6 +8,9 @@
 //! - [`fixture`]: one small multi-block ledger, built once per test binary.
 //! - [`events`]: proptest generators of arbitrary valid events of every kind.
 
+// Shared by several test binaries, each of which uses a part.
+#![allow(dead_code)]
+
 pub mod events;
 
 use std::io::Cursor;
@@ -203,6 +206,9 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
         },
         snapshot_every: 2,
         fill_timing: tape_engine::execution::FillTiming::NextBarOpen,
+        participation_ppm: 0,
+        tick_size: None,
+        lot_size: None,
     };
     let mut core = Core::new(
         header.salt,

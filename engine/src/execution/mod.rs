@@ -1,0 +1,678 @@
+//! The execution simulator: working orders and how they fill on bars.
+//!
+//! Rules (docs/execution.md states each with a worked example):
+//! - An order decided at the close of bar *t* works from that symbol's next bar, never *t*.
+//! - A market order fills at the bar's open, moved against the trader by `slippage_bps`
+//!   (buys up, sells down), rounded against the trader on the raw price grid, then clamped
+//!   into the bar's `[low, high]`.
+//! - Limit, stop and stop-limit orders trigger along the bar's intrabar walk ([`path`]):
+//!   open, the extreme nearer the open, the other extreme, close. A limit fills at its price,
+//!   or at the open when the open is already better (price improvement), with no slippage. A
+//!   stop becomes a market order when touched: it fills at its stop price, or at the open when
+//!   the market gapped through it, then slippage as a market order. A stop-limit becomes a
+//!   limit when its stop is touched, and may fill later on the same walk.
+//! - With a participation cap, the orders of a symbol fill at most that fraction of the bar's
+//!   volume together, in submission order; the rest of an order carries to later bars.
+//! - Time in force: `gtc` works until filled or cancelled; `ioc` works on one bar (the first
+//!   it may fill on) and its remainder is cancelled; `day` works through the UTC day of the
+//!   first bar it may fill on and is cancelled by the first bar of a later day.
+//! - The fee is `fee_bps` of the fill's notional, rounded up. `slippage` on the fill is the
+//!   money lost against the expected price (the decision bar's close for market orders, the
+//!   stop for stops, the limit for limits): `(price − expected) × quantity` for buys, the
+//!   reverse for sells.
+//!
+//! # Invariants
+//! - Fill price within `[bar.low, bar.high]`; fee ≥ 0; a fill never exceeds what is left.
+
+pub mod path;
+
+use crate::event::{Bar, OrderId, OrderType, Seq, Side, SymbolId, TimeInForce};
+use crate::fixed::{FixedError, Money, Price, Quantity};
+use crate::time::Ts;
+use path::{first_touch, start, Cross};
+
+/// When an order decided at a slice's close fills.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FillTiming {
+    /// On the symbol's next bar, at its open: the only realistic choice for bars.
+    #[default]
+    NextBarOpen,
+    /// LOOK-AHEAD: at the close of the very bar the decision was made on — a price nobody
+    /// could still trade at once the bar had closed. Exists only so that tests and the
+    /// look-ahead fuzzer can show what it does to a backtest; `tape fuzz` flags it. Applies to
+    /// market orders; other kinds work from the next bar as usual.
+    SameBarClose,
+}
+
+/// Costs applied to every fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CostModel {
+    /// Price moved against the trader, in basis points of the reference price.
+    pub slippage_bps: i64,
+    /// Commission, in basis points of the notional.
+    pub fee_bps: i64,
+}
+
+/// What kind of order, with its prices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    /// At the next bar's open.
+    Market,
+    /// At `limit` or better.
+    Limit {
+        /// The worst price accepted.
+        limit: Price,
+    },
+    /// A market order once the price reaches `stop`.
+    Stop {
+        /// The trigger.
+        stop: Price,
+    },
+    /// A limit order at `limit` once the price reaches `stop`.
+    StopLimit {
+        /// The trigger.
+        stop: Price,
+        /// The worst price accepted once triggered.
+        limit: Price,
+    },
+}
+
+impl OrderKind {
+    /// The wire order type.
+    pub fn order_type(self) -> OrderType {
+        match self {
+            OrderKind::Market => OrderType::Market,
+            OrderKind::Limit { .. } => OrderType::Limit,
+            OrderKind::Stop { .. } => OrderType::Stop,
+            OrderKind::StopLimit { .. } => OrderType::StopLimit,
+        }
+    }
+
+    /// The limit price, if any.
+    pub fn limit(self) -> Option<Price> {
+        match self {
+            OrderKind::Limit { limit } | OrderKind::StopLimit { limit, .. } => Some(limit),
+            OrderKind::Market | OrderKind::Stop { .. } => None,
+        }
+    }
+
+    /// The stop price, if any.
+    pub fn stop(self) -> Option<Price> {
+        match self {
+            OrderKind::Stop { stop } | OrderKind::StopLimit { stop, .. } => Some(stop),
+            OrderKind::Market | OrderKind::Limit { .. } => None,
+        }
+    }
+
+    /// The price a fill is measured against: the limit for limits, the stop for stops, the
+    /// decision bar's close (`close`) for market orders.
+    pub fn expected_price(self, close: Price) -> Price {
+        self.limit().or(self.stop()).unwrap_or(close)
+    }
+}
+
+/// An order waiting for its fill bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkingOrder {
+    /// Its id.
+    pub order: OrderId,
+    /// The `order_submitted` event's seq (the fill's cause).
+    pub submitted: Seq,
+    /// Buy or sell.
+    pub side: Side,
+    /// What is left to fill.
+    pub remaining: Quantity,
+    /// The price fills are measured against (see [`OrderKind::expected_price`]).
+    pub expected_price: Price,
+    /// Cash set aside for a buy until it fills or is cancelled.
+    pub committed_cash: Money,
+    /// The kind and its prices.
+    pub kind: OrderKind,
+    /// How long it works.
+    pub time_in_force: TimeInForce,
+    /// A stop-limit whose stop has been touched (it now works as a limit).
+    pub triggered: bool,
+    /// For `day` orders: the UTC day (days since the epoch) of the first bar it could fill on.
+    pub day: Option<i64>,
+}
+
+/// A fill computed for a bar, before the core records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComputedFill {
+    /// The order that filled, as it is after this fill.
+    pub working: WorkingOrder,
+    /// Amount filled.
+    pub quantity: Quantity,
+    /// Fill price.
+    pub price: Price,
+    /// Commission.
+    pub fee: Money,
+    /// Money lost against the expected price (negative when the fill was better).
+    pub slippage: Money,
+}
+
+/// Why the book dropped an order by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// An `ioc` order's remainder after the one bar it works on.
+    IocRemainder,
+    /// A `day` order whose day is over.
+    DayEnded,
+}
+
+/// An order the book dropped, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expired {
+    /// Its symbol.
+    pub symbol: SymbolId,
+    /// The order, with what was left of it.
+    pub working: WorkingOrder,
+    /// Why.
+    pub why: Expiry,
+}
+
+/// Working orders, per symbol, in submission order.
+#[derive(Clone, Debug)]
+pub struct OrderBook {
+    costs: CostModel,
+    /// At most this many parts per million of a bar's volume fill on it (0: no cap).
+    participation_ppm: u32,
+    working: Vec<Vec<WorkingOrder>>,
+    committed_cash: Money,
+}
+
+impl OrderBook {
+    /// An empty book for `symbols` symbols.
+    pub fn new(costs: CostModel, symbols: usize) -> Self {
+        Self {
+            costs,
+            participation_ppm: 0,
+            working: vec![Vec::new(); symbols],
+            committed_cash: Money::ZERO,
+        }
+    }
+
+    /// The same book with a volume participation cap, in parts per million of a bar's
+    /// volume (0: none).
+    pub fn with_participation_ppm(mut self, ppm: u32) -> Self {
+        self.participation_ppm = ppm;
+        self
+    }
+
+    /// The cost model.
+    pub fn costs(&self) -> CostModel {
+        self.costs
+    }
+
+    /// Cash set aside for working buys.
+    pub fn committed_cash(&self) -> Money {
+        self.committed_cash
+    }
+
+    /// The working orders of a symbol, in submission order.
+    pub fn working(&self, symbol: SymbolId) -> &[WorkingOrder] {
+        self.working
+            .get(symbol.0 as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Net signed quantity still working in a symbol (buys positive).
+    pub fn pending(&self, symbol: SymbolId) -> Result<Quantity, FixedError> {
+        let mut sum = Quantity::ZERO;
+        for w in &self.working[symbol.0 as usize] {
+            sum = match w.side {
+                Side::Buy => sum.checked_add(w.remaining)?,
+                Side::Sell => sum.checked_sub(w.remaining)?,
+            };
+        }
+        Ok(sum)
+    }
+
+    /// Adds a working order.
+    pub fn add(&mut self, symbol: SymbolId, order: WorkingOrder) -> Result<(), FixedError> {
+        self.committed_cash = self.committed_cash.checked_add(order.committed_cash)?;
+        self.working[symbol.0 as usize].push(order);
+        Ok(())
+    }
+
+    /// Removes a working order by id (a strategy's cancel), releasing its cash.
+    pub fn cancel(
+        &mut self,
+        symbol: SymbolId,
+        order: OrderId,
+    ) -> Result<Option<WorkingOrder>, FixedError> {
+        let working = &mut self.working[symbol.0 as usize];
+        let Some(i) = working.iter().position(|w| w.order == order) else {
+            return Ok(None);
+        };
+        let w = working.remove(i);
+        self.committed_cash = self.committed_cash.checked_sub(w.committed_cash)?;
+        Ok(Some(w))
+    }
+
+    /// The worst-case cost of buying `quantity` at `reference` under this cost model: what
+    /// the cash check compares with the available cash.
+    pub fn estimated_cost(
+        &self,
+        quantity: Quantity,
+        reference: Price,
+    ) -> Result<Money, FixedError> {
+        let price = reference.shifted_bps(self.costs.slippage_bps, true)?;
+        let notional = price.notional(quantity)?;
+        notional.checked_add(notional.bps_ceil(self.costs.fee_bps)?)
+    }
+
+    /// Works every order of `bar.symbol` on this bar (closed at `ts`), in submission order:
+    /// expired `day` orders leave first, then each order fills by its kind along the bar's
+    /// walk (within the participation cap), then `ioc` remainders leave. Fills go to `fills`,
+    /// dropped orders to `expired`.
+    pub fn fill_on_bar(
+        &mut self,
+        ts: Ts,
+        bar: &Bar,
+        fills: &mut Vec<ComputedFill>,
+        expired: &mut Vec<Expired>,
+    ) -> Result<(), FixedError> {
+        let symbol = bar.symbol;
+        let today = ts.day();
+        let mut cap = self.volume_cap(bar)?;
+        let mut working = std::mem::take(&mut self.working[symbol.0 as usize]);
+        let mut kept = 0;
+        for i in 0..working.len() {
+            let mut w = working[i];
+            if w.time_in_force == TimeInForce::Day {
+                match w.day {
+                    Some(day) if today > day => {
+                        self.release(&w)?;
+                        expired.push(Expired {
+                            symbol,
+                            working: w,
+                            why: Expiry::DayEnded,
+                        });
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => w.day = Some(today),
+                }
+            }
+            if let Some(price) = self.fill_price(&mut w, bar)? {
+                let quantity = match cap {
+                    Some(left) => w.remaining.min(left),
+                    None => w.remaining,
+                };
+                if quantity.raw() > 0 {
+                    if let Some(left) = cap.as_mut() {
+                        *left = left.checked_sub(quantity)?;
+                    }
+                    let fill = self.fill(&mut w, quantity, price)?;
+                    fills.push(fill);
+                }
+            }
+            if w.time_in_force == TimeInForce::Ioc && !w.remaining.is_zero() {
+                self.release(&w)?;
+                expired.push(Expired {
+                    symbol,
+                    working: w,
+                    why: Expiry::IocRemainder,
+                });
+                continue;
+            }
+            if !w.remaining.is_zero() {
+                working[kept] = w;
+                kept += 1;
+            }
+        }
+        working.truncate(kept);
+        self.working[symbol.0 as usize] = working;
+        Ok(())
+    }
+
+    /// LOOK-AHEAD ([`FillTiming::SameBarClose`]): fills every working market order of
+    /// `bar.symbol` at `reference` (moved by slippage, clamped into the bar).
+    pub fn fill_at(
+        &mut self,
+        bar: &Bar,
+        reference: Price,
+        fills: &mut Vec<ComputedFill>,
+    ) -> Result<(), FixedError> {
+        let mut working = std::mem::take(&mut self.working[bar.symbol.0 as usize]);
+        let mut result = Ok(());
+        working.retain_mut(|w| {
+            if w.kind != OrderKind::Market || result.is_err() {
+                return true;
+            }
+            let price = self.slipped(w.side, reference, bar);
+            match price.and_then(|p| self.fill(w, w.remaining, p)) {
+                Ok(fill) => fills.push(fill),
+                Err(e) => result = Err(e),
+            }
+            !w.remaining.is_zero()
+        });
+        self.working[bar.symbol.0 as usize] = working;
+        result
+    }
+
+    /// Removes and returns every working order, symbol by symbol, in submission order.
+    pub fn cancel_all(&mut self, out: &mut Vec<(SymbolId, WorkingOrder)>) {
+        for (i, working) in self.working.iter_mut().enumerate() {
+            out.extend(working.drain(..).map(|w| (SymbolId(i as u32), w)));
+        }
+        self.committed_cash = Money::ZERO;
+    }
+
+    /// Where `w` fills on `bar`, if it does (marking a stop-limit triggered on the way).
+    fn fill_price(&self, w: &mut WorkingOrder, bar: &Bar) -> Result<Option<Price>, FixedError> {
+        let walk = path::path(bar);
+        let (stop_cross, limit_cross) = match w.side {
+            Side::Buy => (Cross::AtOrAbove, Cross::AtOrBelow),
+            Side::Sell => (Cross::AtOrBelow, Cross::AtOrAbove),
+        };
+        Ok(match w.kind {
+            OrderKind::Market => Some(self.slipped(w.side, bar.open, bar)?),
+            OrderKind::Limit { limit } => {
+                first_touch(&walk, start(bar), limit, limit_cross).map(|at| at.price)
+            }
+            OrderKind::Stop { stop } => match first_touch(&walk, start(bar), stop, stop_cross) {
+                Some(at) => Some(self.slipped(w.side, at.price, bar)?),
+                None => None,
+            },
+            OrderKind::StopLimit { stop, limit } => {
+                let from = if w.triggered {
+                    Some(start(bar))
+                } else {
+                    first_touch(&walk, start(bar), stop, stop_cross)
+                };
+                match from {
+                    Some(at) => {
+                        w.triggered = true;
+                        first_touch(&walk, at, limit, limit_cross).map(|at| at.price)
+                    }
+                    None => None,
+                }
+            }
+        })
+    }
+
+    /// `reference` moved against the trader by the slippage, clamped into the bar.
+    fn slipped(&self, side: Side, reference: Price, bar: &Bar) -> Result<Price, FixedError> {
+        Ok(match side {
+            Side::Buy => reference.shifted_bps(self.costs.slippage_bps, true)?,
+            Side::Sell => reference.shifted_bps(-self.costs.slippage_bps, false)?,
+        }
+        .clamp(bar.low, bar.high))
+    }
+
+    /// Fills `quantity` of `w` at `price`: fee, slippage, what is left and the cash still
+    /// set aside for it.
+    fn fill(
+        &mut self,
+        w: &mut WorkingOrder,
+        quantity: Quantity,
+        price: Price,
+    ) -> Result<ComputedFill, FixedError> {
+        let notional = price.notional(quantity)?;
+        let fee = notional.bps_ceil(self.costs.fee_bps)?;
+        let expected = w.expected_price.notional(quantity)?;
+        let slippage = match w.side {
+            Side::Buy => notional.checked_sub(expected)?,
+            Side::Sell => expected.checked_sub(notional)?,
+        };
+        w.remaining = w.remaining.checked_sub(quantity)?;
+        let committed = if w.side == Side::Buy && !w.remaining.is_zero() {
+            self.estimated_cost(w.remaining, w.expected_price)?
+                .min(w.committed_cash)
+        } else {
+            Money::ZERO
+        };
+        self.committed_cash = self
+            .committed_cash
+            .checked_sub(w.committed_cash)?
+            .checked_add(committed)?;
+        w.committed_cash = committed;
+        Ok(ComputedFill {
+            working: *w,
+            quantity,
+            price,
+            fee,
+            slippage,
+        })
+    }
+
+    /// Releases the cash set aside for an order leaving the book.
+    fn release(&mut self, w: &WorkingOrder) -> Result<(), FixedError> {
+        self.committed_cash = self.committed_cash.checked_sub(w.committed_cash)?;
+        Ok(())
+    }
+
+    /// What may fill on this bar in all: the participation cap of its volume.
+    fn volume_cap(&self, bar: &Bar) -> Result<Option<Quantity>, FixedError> {
+        if self.participation_ppm == 0 {
+            return Ok(None);
+        }
+        let cap = bar.volume.raw() as i128 * i128::from(self.participation_ppm) / 1_000_000;
+        Ok(Some(Quantity::from_raw(i64::try_from(cap).map_err(
+            |_| FixedError::Overflow {
+                op: "participation cap",
+            },
+        )?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000_000;
+
+    fn px(v: f64) -> Price {
+        Price::from_f64(v).expect("valid")
+    }
+
+    fn qty(units: i64) -> Quantity {
+        Quantity::from_units(units).expect("fits")
+    }
+
+    fn bar(open: f64, high: f64, low: f64, close: f64) -> Bar {
+        Bar::new(
+            SymbolId(0),
+            px(open),
+            px(high),
+            px(low),
+            px(close),
+            qty(1_000),
+        )
+        .expect("consistent")
+    }
+
+    fn order(id: u64, side: Side, kind: OrderKind, tif: TimeInForce) -> WorkingOrder {
+        WorkingOrder {
+            order: OrderId(id),
+            submitted: Seq(id + 1),
+            side,
+            remaining: qty(100),
+            expected_price: kind.expected_price(px(100.0)),
+            committed_cash: Money::ZERO,
+            kind,
+            time_in_force: tif,
+            triggered: false,
+            day: None,
+        }
+    }
+
+    fn working(side: Side) -> WorkingOrder {
+        order(0, side, OrderKind::Market, TimeInForce::Gtc)
+    }
+
+    fn book(slippage_bps: i64, fee_bps: i64) -> OrderBook {
+        OrderBook::new(
+            CostModel {
+                slippage_bps,
+                fee_bps,
+            },
+            1,
+        )
+    }
+
+    /// Works the book on bar `b` of day `day`; returns the fills and the dropped orders.
+    fn work(book: &mut OrderBook, day: i64, b: &Bar) -> (Vec<ComputedFill>, Vec<Expired>) {
+        let (mut fills, mut expired) = (Vec::new(), Vec::new());
+        book.fill_on_bar(Ts(day * DAY + DAY / 2), b, &mut fills, &mut expired)
+            .expect("fits");
+        (fills, expired)
+    }
+
+    #[test]
+    fn market_buy_fills_at_open_plus_slippage_with_fee() {
+        let mut book = book(10, 5);
+        book.add(SymbolId(0), working(Side::Buy)).expect("fits");
+        let (fills, _) = work(&mut book, 0, &bar(101.0, 103.0, 99.0, 102.0));
+        let f = fills[0];
+        assert_eq!(f.price, px(101.101));
+        // 100 × 101.101 = 10 110.10; 5 bps = 5.05505 → rounded up to 5.055050.
+        assert_eq!(f.fee, Money::from_raw(5_055_050));
+        assert_eq!(f.slippage, Money::from_f64(110.10).expect("fits"));
+        assert_eq!(book.pending(SymbolId(0)).expect("fits"), Quantity::ZERO);
+    }
+
+    #[test]
+    fn slipped_price_is_clamped_into_the_bar() {
+        let mut book = book(100, 0);
+        book.add(SymbolId(0), working(Side::Sell)).expect("fits");
+        // Open at the low: a 1% worse sell price would be below the bar.
+        let (fills, _) = work(&mut book, 0, &bar(99.0, 103.0, 99.0, 102.0));
+        assert_eq!(fills[0].price, px(99.0));
+    }
+
+    #[test]
+    fn a_stop_the_market_gaps_through_fills_at_the_open_not_the_stop() {
+        let mut book = book(0, 0);
+        let stop = OrderKind::Stop { stop: px(95.0) };
+        book.add(SymbolId(0), order(0, Side::Sell, stop, TimeInForce::Gtc))
+            .expect("fits");
+        // Opens at 90, below the 95 stop: the sell fills at 90, 5 worse than the stop.
+        let (fills, _) = work(&mut book, 0, &bar(90.0, 92.0, 88.0, 91.0));
+        assert_eq!(fills[0].price, px(90.0));
+        assert_eq!(fills[0].slippage, Money::from_units(500).expect("fits"));
+    }
+
+    #[test]
+    fn a_stop_touched_inside_the_bar_fills_at_its_price_plus_slippage() {
+        let mut book = book(10, 0);
+        let stop = OrderKind::Stop { stop: px(102.0) };
+        book.add(SymbolId(0), order(0, Side::Buy, stop, TimeInForce::Gtc))
+            .expect("fits");
+        let (fills, _) = work(&mut book, 0, &bar(100.0, 101.0, 99.0, 100.5));
+        assert!(fills.is_empty(), "the high never reached the stop");
+        let (fills, _) = work(&mut book, 1, &bar(100.0, 104.0, 99.0, 103.0));
+        assert_eq!(fills[0].price, px(102.102));
+    }
+
+    #[test]
+    fn a_limit_fills_at_its_price_or_at_a_better_open() {
+        let mut book = book(50, 0);
+        let limit = OrderKind::Limit { limit: px(98.0) };
+        book.add(SymbolId(0), order(0, Side::Buy, limit, TimeInForce::Gtc))
+            .expect("fits");
+        book.add(SymbolId(0), order(1, Side::Buy, limit, TimeInForce::Gtc))
+            .expect("fits");
+        let (fills, _) = work(&mut book, 0, &bar(100.0, 101.0, 97.0, 99.0));
+        // No slippage on a limit: at the limit.
+        assert_eq!((fills[0].price, fills[1].price), (px(98.0), px(98.0)));
+        let limit = OrderKind::Limit { limit: px(98.0) };
+        book.add(SymbolId(0), order(2, Side::Buy, limit, TimeInForce::Gtc))
+            .expect("fits");
+        // The open gaps below the limit: filled at the open, a price improvement.
+        let (fills, _) = work(&mut book, 1, &bar(96.0, 97.0, 95.0, 96.5));
+        assert_eq!(fills[0].price, px(96.0));
+        assert!(fills[0].slippage.raw() < 0, "better than expected");
+    }
+
+    #[test]
+    fn a_stop_limit_triggers_then_needs_its_limit_along_the_walk() {
+        let mut book = book(0, 0);
+        // Buy stop 102, limit 103.
+        let kind = OrderKind::StopLimit {
+            stop: px(102.0),
+            limit: px(103.0),
+        };
+        book.add(SymbolId(0), order(0, Side::Buy, kind, TimeInForce::Gtc))
+            .expect("fits");
+        // Gaps open at 105, above the limit: triggered, not filled (the walk only falls to
+        // 104 after the open).
+        let (fills, _) = work(&mut book, 0, &bar(105.0, 106.0, 104.0, 104.5));
+        assert!(fills.is_empty());
+        assert!(book.working(SymbolId(0))[0].triggered);
+        // Next bar comes back to 103: a triggered stop-limit is a plain limit now.
+        let (fills, _) = work(&mut book, 1, &bar(104.0, 104.5, 102.5, 103.5));
+        assert_eq!(fills[0].price, px(103.0));
+    }
+
+    #[test]
+    fn a_partial_fill_carries_its_remainder_and_ioc_cancels_it() {
+        let mut book = book(0, 0).with_participation_ppm(50_000); // 5% of 1,000 = 50 units
+        book.add(SymbolId(0), working(Side::Buy)).expect("fits");
+        let (fills, expired) = work(&mut book, 0, &bar(100.0, 101.0, 99.0, 100.0));
+        assert_eq!(fills[0].quantity, qty(50));
+        assert_eq!(fills[0].working.remaining, qty(50));
+        assert!(expired.is_empty());
+        let (fills, _) = work(&mut book, 1, &bar(100.0, 101.0, 99.0, 100.0));
+        assert_eq!(fills[0].quantity, qty(50));
+        assert!(book.working(SymbolId(0)).is_empty());
+
+        let ioc = order(1, Side::Buy, OrderKind::Market, TimeInForce::Ioc);
+        book.add(SymbolId(0), ioc).expect("fits");
+        let (fills, expired) = work(&mut book, 2, &bar(100.0, 101.0, 99.0, 100.0));
+        assert_eq!(fills[0].quantity, qty(50));
+        assert_eq!(expired[0].why, Expiry::IocRemainder);
+        assert_eq!(expired[0].working.remaining, qty(50));
+        assert!(book.working(SymbolId(0)).is_empty());
+    }
+
+    #[test]
+    fn an_ioc_limit_not_reached_on_its_bar_is_cancelled_whole() {
+        let mut book = book(0, 0);
+        let limit = OrderKind::Limit { limit: px(90.0) };
+        book.add(SymbolId(0), order(0, Side::Buy, limit, TimeInForce::Ioc))
+            .expect("fits");
+        let (fills, expired) = work(&mut book, 0, &bar(100.0, 101.0, 99.0, 100.0));
+        assert!(fills.is_empty());
+        assert_eq!(expired[0].working.remaining, qty(100));
+    }
+
+    #[test]
+    fn a_day_order_works_through_its_first_day_only() {
+        let mut book = book(0, 0);
+        let limit = OrderKind::Limit { limit: px(90.0) };
+        book.add(SymbolId(0), order(0, Side::Buy, limit, TimeInForce::Day))
+            .expect("fits");
+        // Two bars of day 3 (minute bars, say): it works on both.
+        for _ in 0..2 {
+            let (fills, expired) = work(&mut book, 3, &bar(100.0, 101.0, 99.0, 100.0));
+            assert!(fills.is_empty() && expired.is_empty());
+        }
+        // The first bar of day 4 drops it before it could fill, though it would have.
+        let (fills, expired) = work(&mut book, 4, &bar(89.0, 90.0, 88.0, 89.5));
+        assert!(fills.is_empty());
+        assert_eq!(expired[0].why, Expiry::DayEnded);
+    }
+
+    #[test]
+    fn cash_set_aside_follows_partial_fills_and_cancels() {
+        let mut book = book(0, 0).with_participation_ppm(50_000);
+        let mut w = working(Side::Buy);
+        w.committed_cash = book.estimated_cost(w.remaining, px(100.0)).expect("fits");
+        book.add(SymbolId(0), w).expect("fits");
+        assert_eq!(
+            book.committed_cash(),
+            Money::from_units(10_000).expect("fits")
+        );
+        work(&mut book, 0, &bar(100.0, 101.0, 99.0, 100.0));
+        assert_eq!(
+            book.committed_cash(),
+            Money::from_units(5_000).expect("fits")
+        );
+        let gone = book.cancel(SymbolId(0), OrderId(0)).expect("fits");
+        assert_eq!(gone.map(|w| w.remaining), Some(qty(50)));
+        assert_eq!(book.committed_cash(), Money::ZERO);
+    }
+}
