@@ -262,6 +262,11 @@ impl RunPlan {
         // option existed (its default now filled in) keeps its header, salt and bytes.
         plan.header.config = recorded.config.clone();
         plan.header.format_version = recorded.format_version;
+        // Rules this build added since the ledger was written are not in its table; a run
+        // that fired one would differ, and replay would say so at that event.
+        if recorded.rules.is_subset_of(&plan.header.rules) {
+            plan.header.rules = recorded.rules.clone();
+        }
         plan.header = plan.header.with_engine_version(&recorded.engine_version);
         if plan.header != *recorded {
             let what = if plan.header.rules != recorded.rules {
@@ -306,6 +311,9 @@ impl RunPlan {
                 FillSpec::NextBarOpen => FillTiming::NextBarOpen,
                 FillSpec::SameBarClose => FillTiming::SameBarClose,
             },
+            participation_ppm: self.scenario.execution.participation_ppm(),
+            tick_size: self.scenario.execution.tick(),
+            lot_size: self.scenario.execution.lot(),
         };
         let symbols = self.header.symbols.len();
         Core::new(

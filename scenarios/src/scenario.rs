@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 use tape_engine::execution::CostModel;
-use tape_engine::fixed::Money;
+use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 use crate::calendar::Calendar;
@@ -564,6 +564,37 @@ pub struct ExecutionSpec {
     /// When orders fill.
     #[serde(default)]
     pub fill: FillSpec,
+    /// The most of a bar's volume a symbol's orders may fill on it together, as a fraction
+    /// (`0.1` = 10%); the rest carries to later bars. 0: no cap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_participation: f64,
+    /// Limit and stop prices must be whole multiples of this; an order off the grid is
+    /// rejected, never rounded. None: any price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_size: Option<f64>,
+    /// Order quantities must be whole multiples of this; an order off the grid is rejected.
+    /// None: any quantity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_size: Option<f64>,
+}
+
+impl ExecutionSpec {
+    /// The participation cap in parts per million of a bar's volume (0: none).
+    pub fn participation_ppm(&self) -> u32 {
+        (self.max_participation * 1e6).round() as u32
+    }
+
+    /// The tick grid, if any.
+    pub fn tick(&self) -> Option<Price> {
+        self.tick_size
+            .map(|t| Price::from_f64(t).expect("validated"))
+    }
+
+    /// The lot grid, if any.
+    pub fn lot(&self) -> Option<Quantity> {
+        self.lot_size
+            .map(|l| Quantity::from_f64(l).expect("validated"))
+    }
 }
 
 /// The `kind` of a synthetic market table.
@@ -677,6 +708,32 @@ impl Scenario {
                 "0".to_string(),
                 "must be at least 1",
             ));
+        }
+        let e = &self.execution;
+        if !(e.max_participation.is_finite() && (0.0..=1.0).contains(&e.max_participation)) {
+            return Err(invalid(
+                "execution.max_participation",
+                e.max_participation.to_string(),
+                "must be a fraction of a bar's volume in [0, 1] (0 = no cap)",
+            ));
+        }
+        if let Some(t) = e.tick_size {
+            if !(t.is_finite() && t > 0.0 && Price::from_f64(t).is_ok_and(|p| p.raw() > 0)) {
+                return Err(invalid(
+                    "execution.tick_size",
+                    t.to_string(),
+                    "must be a positive price of at least 1e-8",
+                ));
+            }
+        }
+        if let Some(l) = e.lot_size {
+            if !(l.is_finite() && l > 0.0 && Quantity::from_f64(l).is_ok_and(|q| q.raw() > 0)) {
+                return Err(invalid(
+                    "execution.lot_size",
+                    l.to_string(),
+                    "must be a positive quantity of at least 1e-8",
+                ));
+            }
         }
         for (key, bps) in [
             ("costs.slippage_bps", self.costs.slippage_bps),
