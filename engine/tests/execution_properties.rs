@@ -136,12 +136,18 @@ fn run(
     count: usize,
     participation_ppm: u32,
     slippage_bps: i64,
+    rich_costs: bool,
 ) -> Vec<u8> {
     let config = CoreConfig {
         initial_cash: Money::from_units(1_000_000).expect("fits"),
         costs: CostModel {
             slippage_bps,
             fee_bps: 3,
+            ..if rich_costs {
+                rich()
+            } else {
+                CostModel::default()
+            }
         },
         snapshot_every: 1,
         fill_timing: FillTiming::NextBarOpen,
@@ -162,6 +168,18 @@ fn run(
     std::mem::take(core.output())
 }
 
+/// Every cost term at once.
+fn rich() -> CostModel {
+    CostModel {
+        half_spread_bps: 3,
+        range_slippage_ppm: 50_000,
+        impact_ppm: 200_000,
+        fee_per_unit: Money::from_f64(0.01).expect("fits"),
+        min_fee: Money::from_units(1).expect("fits"),
+        ..CostModel::default()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -172,8 +190,9 @@ proptest! {
         count in 20usize..300,
         participation_ppm in prop_oneof![Just(0u32), 10_000u32..500_000],
         slippage_bps in 0i64..50,
+        rich_costs in any::<bool>(),
     ) {
-        let frames = run(seed, symbols, count, participation_ppm, slippage_bps);
+        let frames = run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs);
         let events: Vec<_> = split_frames(&frames)
             .into_iter()
             .map(|f| decode_event(f).expect("decodes"))
@@ -199,6 +218,9 @@ proptest! {
                     };
                     prop_assert!(bar.low <= f.price && f.price <= bar.high, "fill {} outside [{}, {}]", f.price, bar.low, bar.high);
                     prop_assert!(f.fee >= Money::ZERO);
+                    if rich_costs {
+                        prop_assert!(f.fee >= rich().min_fee, "below the minimum fee");
+                    }
                     prop_assert!(f.quantity.raw() > 0);
                     if participation_ppm > 0 {
                         let cap = bar.volume.raw() as i128 * participation_ppm as i128 / 1_000_000;
@@ -228,6 +250,8 @@ proptest! {
         }
         prop_assert!(kinds.len() >= 3 || count < 60, "kinds seen: {:?}", kinds);
         // Same inputs, same bytes.
-        prop_assert!(run(seed, symbols, count, participation_ppm, slippage_bps) == frames);
+        prop_assert!(
+            run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs) == frames
+        );
     }
 }

@@ -43,6 +43,7 @@ fn core(seen: &Seen) -> Core {
         costs: CostModel {
             slippage_bps: 0,
             fee_bps: 0,
+            ..CostModel::default()
         },
         snapshot_every: 1,
         fill_timing: FillTiming::NextBarOpen,

@@ -184,10 +184,6 @@ fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
 
-fn is_zero_u32(v: &u32) -> bool {
-    *v == 0
-}
-
 /// `[market.regimes]`: states with their own drift and volatility, and a transition matrix.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -543,6 +539,26 @@ pub struct CostSpec {
     /// Commission, in basis points of notional.
     #[serde(default)]
     pub fee_bps: u32,
+    /// Half the bid-ask spread, in basis points, paid on every market or stop fill.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub half_spread_bps: u32,
+    /// Volatility-scaled slippage: this fraction of the fill bar's range (`high − low`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub range_slippage: f64,
+    /// Square-root market impact coefficient η: a fill moves `η × √(quantity / bar volume)`
+    /// of the price.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub impact: f64,
+    /// Commission per unit filled (per share or contract), in account currency.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fee_per_unit: f64,
+    /// The least commission of a fill, in account currency.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_fee: f64,
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 /// When orders fill.
@@ -735,8 +751,37 @@ impl Scenario {
                 ));
             }
         }
+        for (key, value, rule) in [
+            (
+                "costs.range_slippage",
+                self.costs.range_slippage,
+                "must be a fraction of the bar's range in [0, 10]",
+            ),
+            (
+                "costs.impact",
+                self.costs.impact,
+                "must be a coefficient in [0, 10]",
+            ),
+        ] {
+            if !(value.is_finite() && (0.0..=10.0).contains(&value)) {
+                return Err(invalid(key, value.to_string(), rule));
+            }
+        }
+        for (key, value) in [
+            ("costs.fee_per_unit", self.costs.fee_per_unit),
+            ("costs.min_fee", self.costs.min_fee),
+        ] {
+            if !(value.is_finite() && value >= 0.0 && Money::from_f64(value).is_ok()) {
+                return Err(invalid(
+                    key,
+                    value.to_string(),
+                    "must be an amount of at least 0 in account currency",
+                ));
+            }
+        }
         for (key, bps) in [
             ("costs.slippage_bps", self.costs.slippage_bps),
+            ("costs.half_spread_bps", self.costs.half_spread_bps),
             ("costs.fee_bps", self.costs.fee_bps),
         ] {
             if bps > 10_000 {
@@ -773,9 +818,16 @@ impl Scenario {
 
     /// The cost model.
     pub fn cost_model(&self) -> CostModel {
+        let c = &self.costs;
+        let money = |v: f64| Money::from_f64(v).expect("validated");
         CostModel {
-            slippage_bps: self.costs.slippage_bps.into(),
-            fee_bps: self.costs.fee_bps.into(),
+            slippage_bps: c.slippage_bps.into(),
+            half_spread_bps: c.half_spread_bps.into(),
+            range_slippage_ppm: (c.range_slippage * 1e6).round() as i64,
+            impact_ppm: (c.impact * 1e6).round() as i64,
+            fee_bps: c.fee_bps.into(),
+            fee_per_unit: money(c.fee_per_unit),
+            min_fee: money(c.min_fee),
         }
     }
 

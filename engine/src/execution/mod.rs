@@ -27,7 +27,7 @@
 pub mod path;
 
 use crate::event::{Bar, OrderId, OrderType, Seq, Side, SymbolId, TimeInForce};
-use crate::fixed::{FixedError, Money, Price, Quantity};
+use crate::fixed::{FixedError, Money, Price, Quantity, QTY_SCALE};
 use crate::time::Ts;
 use path::{first_touch, start, Cross};
 
@@ -44,13 +44,75 @@ pub enum FillTiming {
     SameBarClose,
 }
 
-/// Costs applied to every fill.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Costs applied to every fill. The price of a market or stop fill is its reference (the
+/// open, or the touched stop) moved against the trader by the sum of the slippage terms, each
+/// rounded against the trader on the raw price grid; limit fills take no slippage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CostModel {
-    /// Price moved against the trader, in basis points of the reference price.
+    /// Fixed slippage, in basis points of the reference price.
     pub slippage_bps: i64,
+    /// Half the bid-ask spread, in basis points of the reference price (paid on top).
+    pub half_spread_bps: i64,
+    /// Volatility-scaled slippage: this many parts per million of the fill bar's range
+    /// (`high − low`).
+    pub range_slippage_ppm: i64,
+    /// Square-root market impact: `η × √(quantity / bar volume)` of the reference price, with
+    /// `η` in parts per million (a bar without volume counts as full participation).
+    pub impact_ppm: i64,
     /// Commission, in basis points of the notional.
     pub fee_bps: i64,
+    /// Commission per unit (share, contract) filled.
+    pub fee_per_unit: Money,
+    /// The least commission of a fill.
+    pub min_fee: Money,
+}
+
+impl CostModel {
+    /// The commission of a fill of `quantity` with this notional: basis points plus per
+    /// unit, each rounded up, and at least `min_fee`.
+    pub fn fee(&self, notional: Money, quantity: Quantity) -> Result<Money, FixedError> {
+        let per_unit = self.fee_per_unit.raw() as i128 * quantity.raw() as i128;
+        let per_unit = ceil_div(per_unit.abs(), QTY_SCALE as i128);
+        let per_unit =
+            Money::from_raw(i64::try_from(per_unit).map_err(|_| FixedError::Overflow {
+                op: "CostModel::fee",
+            })?);
+        let fee = notional
+            .abs()?
+            .bps_ceil(self.fee_bps)?
+            .checked_add(per_unit)?;
+        Ok(fee.max(self.min_fee))
+    }
+
+    /// How far (in raw price units, ≥ 0) a market or stop fill of `quantity` at `reference`
+    /// on `bar` moves against the trader.
+    pub fn slippage_raw(
+        &self,
+        reference: Price,
+        bar: &Bar,
+        quantity: Quantity,
+    ) -> Result<i64, FixedError> {
+        let base = reference.raw() as i128;
+        let bps = i128::from(self.slippage_bps + self.half_spread_bps);
+        let fixed = ceil_div(base * bps, 10_000);
+        let range = (bar.high.raw() - bar.low.raw()) as i128;
+        let scaled = ceil_div(range * i128::from(self.range_slippage_ppm), 1_000_000);
+        let impact = if self.impact_ppm == 0 {
+            0
+        } else {
+            let participation = if bar.volume.raw() > 0 {
+                (quantity.raw() as f64 / bar.volume.raw() as f64).min(1.0)
+            } else {
+                1.0
+            };
+            // IEEE square root and products: the same bits on every machine.
+            let shift = base as f64 * (self.impact_ppm as f64 / 1e6) * libm::sqrt(participation);
+            shift.ceil() as i128
+        };
+        i64::try_from(fixed + scaled + impact).map_err(|_| FixedError::Overflow {
+            op: "CostModel::slippage",
+        })
+    }
 }
 
 /// What kind of order, with its prices.
@@ -149,6 +211,25 @@ pub struct ComputedFill {
     pub fee: Money,
     /// Money lost against the expected price (negative when the fill was better).
     pub slippage: Money,
+}
+
+/// `n / d` rounded up (toward +∞), `d > 0`.
+fn ceil_div(n: i128, d: i128) -> i128 {
+    let q = n.div_euclid(d);
+    if n.rem_euclid(d) == 0 {
+        q
+    } else {
+        q + 1
+    }
+}
+
+/// How an order meets a bar's walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Touch {
+    /// A limit reached: fills at this price, no slippage.
+    AtLimit(Price),
+    /// A market order, or a stop touched: fills at this reference moved by slippage.
+    AtMarket(Price),
 }
 
 /// Why the book dropped an order by itself.
@@ -257,9 +338,10 @@ impl OrderBook {
         quantity: Quantity,
         reference: Price,
     ) -> Result<Money, FixedError> {
-        let price = reference.shifted_bps(self.costs.slippage_bps, true)?;
+        let bps = self.costs.slippage_bps + self.costs.half_spread_bps;
+        let price = reference.shifted_bps(bps, true)?;
         let notional = price.notional(quantity)?;
-        notional.checked_add(notional.bps_ceil(self.costs.fee_bps)?)
+        notional.checked_add(self.costs.fee(notional, quantity)?)
     }
 
     /// Works every order of `bar.symbol` on this bar (closed at `ts`), in submission order:
@@ -295,7 +377,7 @@ impl OrderBook {
                     None => w.day = Some(today),
                 }
             }
-            if let Some(price) = self.fill_price(&mut w, bar)? {
+            if let Some(touch) = self.touch(&mut w, bar) {
                 let quantity = match cap {
                     Some(left) => w.remaining.min(left),
                     None => w.remaining,
@@ -304,6 +386,12 @@ impl OrderBook {
                     if let Some(left) = cap.as_mut() {
                         *left = left.checked_sub(quantity)?;
                     }
+                    let price = match touch {
+                        Touch::AtLimit(price) => price,
+                        Touch::AtMarket(reference) => {
+                            self.slipped(w.side, reference, bar, quantity)?
+                        }
+                    };
                     let fill = self.fill(&mut w, quantity, price)?;
                     fills.push(fill);
                 }
@@ -341,7 +429,7 @@ impl OrderBook {
             if w.kind != OrderKind::Market || result.is_err() {
                 return true;
             }
-            let price = self.slipped(w.side, reference, bar);
+            let price = self.slipped(w.side, reference, bar, w.remaining);
             match price.and_then(|p| self.fill(w, w.remaining, p)) {
                 Ok(fill) => fills.push(fill),
                 Err(e) => result = Err(e),
@@ -360,46 +448,51 @@ impl OrderBook {
         self.committed_cash = Money::ZERO;
     }
 
-    /// Where `w` fills on `bar`, if it does (marking a stop-limit triggered on the way).
-    fn fill_price(&self, w: &mut WorkingOrder, bar: &Bar) -> Result<Option<Price>, FixedError> {
+    /// Whether and how `w` fills on `bar` (marking a stop-limit triggered on the way).
+    fn touch(&self, w: &mut WorkingOrder, bar: &Bar) -> Option<Touch> {
         let walk = path::path(bar);
         let (stop_cross, limit_cross) = match w.side {
             Side::Buy => (Cross::AtOrAbove, Cross::AtOrBelow),
             Side::Sell => (Cross::AtOrBelow, Cross::AtOrAbove),
         };
-        Ok(match w.kind {
-            OrderKind::Market => Some(self.slipped(w.side, bar.open, bar)?),
-            OrderKind::Limit { limit } => {
-                first_touch(&walk, start(bar), limit, limit_cross).map(|at| at.price)
+        match w.kind {
+            OrderKind::Market => Some(Touch::AtMarket(bar.open)),
+            OrderKind::Limit { limit } => first_touch(&walk, start(bar), limit, limit_cross)
+                .map(|at| Touch::AtLimit(at.price)),
+            OrderKind::Stop { stop } => {
+                first_touch(&walk, start(bar), stop, stop_cross).map(|at| Touch::AtMarket(at.price))
             }
-            OrderKind::Stop { stop } => match first_touch(&walk, start(bar), stop, stop_cross) {
-                Some(at) => Some(self.slipped(w.side, at.price, bar)?),
-                None => None,
-            },
             OrderKind::StopLimit { stop, limit } => {
                 let from = if w.triggered {
-                    Some(start(bar))
+                    start(bar)
                 } else {
-                    first_touch(&walk, start(bar), stop, stop_cross)
+                    first_touch(&walk, start(bar), stop, stop_cross)?
                 };
-                match from {
-                    Some(at) => {
-                        w.triggered = true;
-                        first_touch(&walk, at, limit, limit_cross).map(|at| at.price)
-                    }
-                    None => None,
-                }
+                w.triggered = true;
+                first_touch(&walk, from, limit, limit_cross).map(|at| Touch::AtLimit(at.price))
             }
-        })
+        }
     }
 
-    /// `reference` moved against the trader by the slippage, clamped into the bar.
-    fn slipped(&self, side: Side, reference: Price, bar: &Bar) -> Result<Price, FixedError> {
-        Ok(match side {
-            Side::Buy => reference.shifted_bps(self.costs.slippage_bps, true)?,
-            Side::Sell => reference.shifted_bps(-self.costs.slippage_bps, false)?,
+    /// `reference` moved against the trader by the cost model's slippage for `quantity`,
+    /// clamped into the bar.
+    fn slipped(
+        &self,
+        side: Side,
+        reference: Price,
+        bar: &Bar,
+        quantity: Quantity,
+    ) -> Result<Price, FixedError> {
+        let shift = self.costs.slippage_raw(reference, bar, quantity)?;
+        let raw = match side {
+            Side::Buy => reference.raw().checked_add(shift),
+            Side::Sell => reference.raw().checked_sub(shift),
         }
-        .clamp(bar.low, bar.high))
+        .ok_or(FixedError::Overflow {
+            op: "slipped price",
+        })?;
+        // A sell slipped below zero is clamped to the bar's low like any other.
+        Ok(Price::from_raw(raw.max(1))?.clamp(bar.low, bar.high))
     }
 
     /// Fills `quantity` of `w` at `price`: fee, slippage, what is left and the cash still
@@ -411,7 +504,7 @@ impl OrderBook {
         price: Price,
     ) -> Result<ComputedFill, FixedError> {
         let notional = price.notional(quantity)?;
-        let fee = notional.bps_ceil(self.costs.fee_bps)?;
+        let fee = self.costs.fee(notional, quantity)?;
         let expected = w.expected_price.notional(quantity)?;
         let slippage = match w.side {
             Side::Buy => notional.checked_sub(expected)?,
@@ -508,6 +601,7 @@ mod tests {
             CostModel {
                 slippage_bps,
                 fee_bps,
+                ..CostModel::default()
             },
             1,
         )
@@ -674,5 +768,75 @@ mod tests {
         let gone = book.cancel(SymbolId(0), OrderId(0)).expect("fits");
         assert_eq!(gone.map(|w| w.remaining), Some(qty(50)));
         assert_eq!(book.committed_cash(), Money::ZERO);
+    }
+
+    #[test]
+    fn fees_add_basis_points_and_per_unit_and_respect_the_minimum() {
+        let costs = CostModel {
+            fee_bps: 1,
+            fee_per_unit: Money::from_f64(0.005).expect("fits"),
+            min_fee: Money::from_units(1).expect("fits"),
+            ..CostModel::default()
+        };
+        // 100 units at 100: notional 10,000; 1 bp = 1.00; per unit 100 × 0.005 = 0.50.
+        let notional = Money::from_units(10_000).expect("fits");
+        assert_eq!(
+            costs.fee(notional, qty(100)).expect("fits"),
+            Money::from_f64(1.5).expect("fits")
+        );
+        // 3 units at 100: 0.03 + 0.015 = 0.045, below the minimum of 1.
+        let small = Money::from_units(300).expect("fits");
+        assert_eq!(
+            costs.fee(small, qty(3)).expect("fits"),
+            Money::from_units(1).expect("fits")
+        );
+    }
+
+    #[test]
+    fn slippage_terms_add_up_against_the_trader() {
+        let costs = CostModel {
+            slippage_bps: 2,
+            half_spread_bps: 3,
+            range_slippage_ppm: 100_000,
+            impact_ppm: 100_000,
+            ..CostModel::default()
+        };
+        let b = bar(100.0, 102.0, 98.0, 101.0); // range 4, volume 1,000
+                                                // 5 bp of 100 = 0.05; 10% of the range = 0.40; impact 0.1 × √(100/1000) × 100
+                                                // = 3.16227766… → rounded up to 3.16227767. Total 3.61227767.
+        let shift = costs.slippage_raw(px(100.0), &b, qty(100)).expect("fits");
+        assert_eq!(shift, 361_227_767);
+        let mut book = OrderBook::new(costs, 1);
+        book.add(SymbolId(0), working(Side::Buy)).expect("fits");
+        book.add(SymbolId(0), working(Side::Sell)).expect("fits");
+        let (fills, _) = work(&mut book, 0, &b);
+        assert_eq!(fills[0].price, px(102.0)); // 103.61… clamped to the high
+        assert_eq!(fills[1].price, px(98.0)); // 96.38… clamped to the low
+                                              // A limit takes none of it.
+        let mut book = OrderBook::new(costs, 1);
+        let limit = OrderKind::Limit { limit: px(99.0) };
+        book.add(SymbolId(0), order(0, Side::Buy, limit, TimeInForce::Gtc))
+            .expect("fits");
+        let (fills, _) = work(&mut book, 0, &b);
+        assert_eq!(fills[0].price, px(99.0));
+    }
+
+    #[test]
+    fn impact_grows_with_the_square_root_of_participation() {
+        let costs = CostModel {
+            impact_ppm: 1_000_000,
+            ..CostModel::default()
+        };
+        let b = bar(100.0, 200.0, 50.0, 100.0); // volume 1,000
+        let at = |units| costs.slippage_raw(px(100.0), &b, qty(units)).expect("fits");
+        // η = 1: 1% participation moves 10% of the price; 4% moves 20%; 100% moves 100%.
+        assert_eq!(at(10), 1_000_000_000);
+        assert_eq!(at(40), 2_000_000_000);
+        assert_eq!(at(1_000), 10_000_000_000);
+        assert_eq!(
+            at(5_000),
+            at(1_000),
+            "participation is capped at the whole bar"
+        );
     }
 }

@@ -203,6 +203,7 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
         costs: CostModel {
             slippage_bps: 5,
             fee_bps: 2,
+            ..CostModel::default()
         },
         snapshot_every: 2,
         fill_timing: tape_engine::execution::FillTiming::NextBarOpen,
