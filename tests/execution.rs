@@ -68,3 +68,20 @@ fn execution_settings_out_of_range_are_refused_by_name() {
         assert!(err.contains(key), "{setting}: {err}");
     }
 }
+
+#[test]
+fn cost_settings_out_of_range_are_refused_by_name() {
+    for (setting, key) in [
+        ("impact = -0.1", "costs.impact"),
+        ("range_slippage = 20.0", "costs.range_slippage"),
+        ("min_fee = -1.0", "costs.min_fee"),
+        ("fee_per_unit = nan", "costs.fee_per_unit"),
+        ("half_spread_bps = 20000", "costs.half_spread_bps"),
+    ] {
+        let text = SMALL_SCENARIO.replace("[costs]", &format!("[costs]\n{setting}"));
+        let err = Scenario::from_toml(&text, "bad.toml")
+            .expect_err(setting)
+            .to_string();
+        assert!(err.contains(key), "{setting}: {err}");
+    }
+}
