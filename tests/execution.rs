@@ -85,3 +85,46 @@ fn cost_settings_out_of_range_are_refused_by_name() {
         assert!(err.contains(key), "{setting}: {err}");
     }
 }
+
+#[test]
+fn a_scenario_breaker_trips_and_resets_in_the_ledger_and_replays() {
+    let text = SMALL_SCENARIO.replace(
+        "[costs]",
+        "[risk]\nbreaker_losses = 2\nbreaker_reset = \"after_slices\"\nbreaker_reset_slices = 10\n\n[costs]",
+    );
+    let dir = tape_tests::scratch();
+    std::fs::write(dir.path().join("breaker.toml"), &text).expect("write");
+    tape_tests::tape(dir.path(), &["run", "breaker.toml", "--out", "b.tape"]).expect_code(0);
+    for kind in ["circuit_breaker_tripped", "circuit_breaker_reset"] {
+        let shown = tape_tests::tape(dir.path(), &["show", "b.tape", "--kind", kind]);
+        shown.expect_code(0);
+        assert!(
+            shown.stdout.lines().count() >= 1,
+            "no {kind}:\n{}",
+            shown.stdout
+        );
+    }
+    let shown = tape_tests::tape(dir.path(), &["show", "b.tape", "--kind", "order_rejected"]);
+    assert!(shown.stdout.contains("breaker_tripped"), "{}", shown.stdout);
+    tape_tests::tape(dir.path(), &["replay", "b.tape"]).expect_code(0);
+}
+
+#[test]
+fn risk_settings_out_of_range_are_refused_by_name() {
+    for (setting, key) in [
+        ("breaker_drawdown = 1.5", "risk.breaker_drawdown"),
+        ("max_open_positions = 0", "risk.max_open_positions"),
+        (
+            "breaker_reset = \"after_slices\"",
+            "risk.breaker_reset_slices",
+        ),
+        ("breaker_reset_slices = 3", "risk.breaker_reset_slices"),
+        ("max_leverage = 2.0", "max_leverage"),
+    ] {
+        let text = SMALL_SCENARIO.replace("[costs]", &format!("[risk]\n{setting}\n\n[costs]"));
+        let err = Scenario::from_toml(&text, "bad.toml")
+            .expect_err(setting)
+            .to_string();
+        assert!(err.contains(key), "{setting}: {err}");
+    }
+}

@@ -21,9 +21,9 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, Causes, DataNote, Event, EventBody, Feature, OrderCancelled, OrderFilled, OrderId,
-    OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished, RunStarted, Seq,
-    Side, Signal, SymbolId, Target, TimeInForce,
+    Bar, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderCancelled, OrderFilled,
+    OrderId, OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished,
+    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce,
 };
 use crate::execution::{
     ComputedFill, CostModel, Expired, Expiry, FillTiming, OrderBook, OrderKind, WorkingOrder,
@@ -32,6 +32,7 @@ use crate::fixed::{FixedError, Money, Price, Quantity};
 use crate::ledger::frame::encode_event;
 use crate::market::{FeatureTable, MarketView};
 use crate::portfolio::{Portfolio, PortfolioError};
+use crate::risk::{drawdown_ppm, share, Breaker, RiskLimits};
 use crate::rules;
 use crate::strategy::{Decision, Decisions, OrderRequest, Strategy};
 use crate::time::Ts;
@@ -55,6 +56,8 @@ pub struct CoreConfig {
     pub tick_size: Option<Price>,
     /// Order quantities must be whole multiples of this (`None`: any quantity).
     pub lot_size: Option<Quantity>,
+    /// Pre-trade limits and the circuit breaker (all off by default).
+    pub risk: RiskLimits,
 }
 
 /// An input the core folds in.
@@ -172,6 +175,12 @@ pub struct Core {
     slices_since_snapshot: u32,
     /// The time of the last closed slice: no bar may arrive at or before it.
     closed_through: Option<Ts>,
+    /// Slices closed so far.
+    slices: u64,
+    /// The circuit breaker.
+    breaker: Breaker,
+    /// Equity at the open slice's decisions (with risk limits only).
+    decision_equity: Money,
     stats: RunStats,
 }
 
@@ -210,6 +219,9 @@ impl Core {
             cancels: Vec::new(),
             slices_since_snapshot: 0,
             closed_through: None,
+            slices: 0,
+            breaker: Breaker::default(),
+            decision_equity: config.initial_cash,
             stats: RunStats {
                 equity: config.initial_cash,
                 peak_equity: config.initial_cash,
@@ -381,6 +393,18 @@ impl Core {
         };
         self.closed_through = Some(ts);
         self.updated.sort_unstable();
+        if self.config.risk.active() {
+            let limits = self.config.risk;
+            if let Some(reason) = self.breaker.maybe_reset(&limits, self.slices, ts) {
+                let body = EventBody::CircuitBreakerReset(BreakerChange { reason });
+                self.emit(ts, Causes::NONE, body);
+            }
+            self.decision_equity = self
+                .portfolio
+                .snapshot()
+                .map_err(|source| StepError::Accounting { ts, source })?
+                .equity;
+        }
         let mut decisions = std::mem::take(&mut self.decisions);
         decisions.clear();
         let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities())
@@ -415,6 +439,18 @@ impl Core {
             self.slices_since_snapshot = 0;
             self.emit(ts, Causes::NONE, EventBody::PortfolioSnapshot(snapshot));
         }
+        if self.config.risk.has_breaker() {
+            let limits = self.config.risk;
+            let tripped = self
+                .breaker
+                .check(&limits, self.slices, ts, snapshot.equity);
+            if let Some((reason, cause)) = tripped {
+                let causes = cause.map_or(Causes::NONE, Causes::one);
+                let body = EventBody::CircuitBreakerTripped(BreakerChange { reason });
+                self.emit(ts, causes, body);
+            }
+        }
+        self.slices += 1;
         for s in self.updated.drain(..) {
             self.in_slice[s.0 as usize] = false;
         }
@@ -471,9 +507,15 @@ impl Core {
     ) -> Result<(), StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let w = f.working;
+        let held = self.portfolio.position(symbol).quantity;
+        let realised = self.portfolio.realised();
         self.portfolio
             .apply_fill(symbol, w.side, f.quantity, f.price, f.fee)
             .map_err(overflow)?;
+        let exit = match w.side {
+            Side::Buy => held.raw() < 0,
+            Side::Sell => held.raw() > 0,
+        };
         // The book hands the order as it is after the fill.
         let remaining = w.remaining;
         let body = EventBody::OrderFilled(OrderFilled {
@@ -488,8 +530,17 @@ impl Core {
             remaining,
         });
         let causes = Causes::from_slice(&[w.submitted, bar_seq]).expect("two causes fit");
-        self.emit(ts, causes, body);
+        let seq = self.emit(ts, causes, body);
         self.stats.fills += 1;
+        if exit && self.config.risk.has_breaker() {
+            let net = self
+                .portfolio
+                .realised()
+                .checked_sub(realised)
+                .and_then(|r| r.checked_sub(f.fee))
+                .map_err(overflow)?;
+            self.breaker.on_exit(net, seq);
+        }
         Ok(())
     }
 
@@ -596,6 +647,108 @@ impl Core {
         Ok(())
     }
 
+    /// The risk rule that refuses an order, if it is an entry and one does (see
+    /// [`crate::risk`]).
+    fn risk_refusal(
+        &self,
+        ts: Ts,
+        symbol: SymbolId,
+        side: Side,
+        quantity: Quantity,
+        price: Price,
+    ) -> Result<Option<Reason>, StepError> {
+        let limits = self.config.risk;
+        if !limits.active() {
+            return Ok(None);
+        }
+        let overflow = |source| StepError::Overflow { ts, source };
+        let exposure_of = |s: usize| -> Result<Quantity, FixedError> {
+            self.portfolio.quantities()[s].checked_add(self.book.pending(SymbolId(s as u32))?)
+        };
+        let before = exposure_of(symbol.0 as usize).map_err(overflow)?;
+        let signed = match side {
+            Side::Buy => quantity,
+            Side::Sell => quantity.checked_neg().map_err(overflow)?,
+        };
+        let after = before.checked_add(signed).map_err(overflow)?;
+        if after.abs().map_err(overflow)? <= before.abs().map_err(overflow)? {
+            return Ok(None); // reduces risk: always passes
+        }
+        let q = ReasonValue::Quantity(quantity);
+        if self.breaker.tripped() {
+            return Ok(Some(Reason::new(rules::BREAKER_OPEN.id, &[q])));
+        }
+        let equity = self.decision_equity;
+        if let Some(halt) = limits.drawdown_halt_ppm {
+            let down = drawdown_ppm(self.stats.peak_equity.max(equity), equity);
+            if down >= halt {
+                let values = [
+                    ReasonValue::Real(f64::from(down) / 1e6),
+                    ReasonValue::Real(f64::from(halt) / 1e6),
+                ];
+                return Ok(Some(Reason::new(rules::DRAWDOWN_HALT.id, &values)));
+            }
+        }
+        if let (Some(limit), true) = (limits.max_open_positions, before.is_zero()) {
+            let mut open = 0u32;
+            for s in 0..self.latest.len() {
+                if !exposure_of(s).map_err(overflow)?.is_zero() {
+                    open += 1;
+                }
+            }
+            if open >= limit {
+                let values = [
+                    ReasonValue::Int(i64::from(open)),
+                    ReasonValue::Int(i64::from(limit)),
+                ];
+                return Ok(Some(Reason::new(rules::MAX_OPEN_POSITIONS.id, &values)));
+            }
+        }
+        let cap_check = |exposure: Money, ppm: Option<u32>, rule: crate::event::RuleId| {
+            ppm.and_then(|ppm| {
+                let cap = share(equity, ppm);
+                (exposure > cap).then(|| {
+                    Reason::new(
+                        rule,
+                        &[ReasonValue::Money(exposure), ReasonValue::Money(cap)],
+                    )
+                })
+            })
+        };
+        let own = price
+            .notional(after.abs().map_err(overflow)?)
+            .map_err(overflow)?;
+        if let Some(r) = cap_check(own, limits.max_position_ppm, rules::POSITION_CAP.id) {
+            return Ok(Some(r));
+        }
+        if limits.max_gross_ppm.is_some() || limits.max_net_ppm.is_some() {
+            let (mut gross, mut net) = (Money::ZERO, Money::ZERO);
+            for s in 0..self.latest.len() {
+                let (exposure, mark) = if s == symbol.0 as usize {
+                    (after, price)
+                } else {
+                    match self.latest[s] {
+                        Some(bar) => (exposure_of(s).map_err(overflow)?, bar.close),
+                        None => continue,
+                    }
+                };
+                let value = mark.notional(exposure).map_err(overflow)?;
+                gross = gross
+                    .checked_add(value.abs().map_err(overflow)?)
+                    .map_err(overflow)?;
+                net = net.checked_add(value).map_err(overflow)?;
+            }
+            if let Some(r) = cap_check(gross, limits.max_gross_ppm, rules::GROSS_EXPOSURE_CAP.id) {
+                return Ok(Some(r));
+            }
+            let net = net.abs().map_err(overflow)?;
+            if let Some(r) = cap_check(net, limits.max_net_ppm, rules::NET_EXPOSURE_CAP.id) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
     /// Checks a strategy's order and records it as submitted (and working) or rejected;
     /// returns the seq of that event.
     fn place(
@@ -654,6 +807,9 @@ impl Core {
             return refuse(self, why);
         };
         let expected_price = kind.expected_price(close);
+        if let Some(why) = self.risk_refusal(ts, symbol, side, quantity, expected_price)? {
+            return refuse(self, why);
+        }
         let mut committed_cash = Money::ZERO;
         if side == Side::Buy {
             let estimated = self
@@ -746,6 +902,10 @@ impl Core {
             self.reject(ts, cause, order, symbol, side, quantity, reason);
             return Ok(());
         };
+        if let Some(reason) = self.risk_refusal(ts, symbol, side, quantity, reference)? {
+            self.reject(ts, cause, order, symbol, side, quantity, reason);
+            return Ok(());
+        }
         let mut committed_cash = Money::ZERO;
         if side == Side::Buy {
             let estimated = self

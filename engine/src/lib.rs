@@ -26,6 +26,8 @@ pub mod ledger;
 pub mod market;
 /// Cash, positions, profit and loss, and the accounting identity.
 pub mod portfolio;
+/// Pre-trade risk limits and the circuit breaker.
+pub mod risk;
 /// Seeded ChaCha randomness and pinned mappings to floats.
 pub mod rng;
 /// The engine's own decision rules (their names and the numbers they record).

@@ -69,6 +69,11 @@ impl Portfolio {
         }
     }
 
+    /// Profit realised so far, before fees.
+    pub fn realised(&self) -> Money {
+        self.realised
+    }
+
     /// Cash balance.
     pub fn cash(&self) -> Money {
         self.cash

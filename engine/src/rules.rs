@@ -78,6 +78,87 @@ pub const OFF_LOT_GRID: RuleSpec = RuleSpec {
     fields: &[("quantity", Unit::Quantity), ("lot_size", Unit::Quantity)],
 };
 
+/// An entry is refused while the circuit breaker is tripped.
+pub const BREAKER_OPEN: RuleSpec = RuleSpec {
+    id: RuleId(9),
+    name: "breaker_tripped",
+    summary: "An entry (an order taking exposure further from zero) is refused while the circuit breaker is tripped; exits still pass.",
+    fields: &[("quantity", Unit::Quantity)],
+};
+
+/// No entries while the drawdown is at or beyond the halt.
+pub const DRAWDOWN_HALT: RuleSpec = RuleSpec {
+    id: RuleId(10),
+    name: "drawdown_halt",
+    summary: "An entry is refused while equity is down from its peak by the drawdown halt or more.",
+    fields: &[("drawdown", Unit::Real), ("halt", Unit::Real)],
+};
+
+/// An entry that would open one position too many is refused.
+pub const MAX_OPEN_POSITIONS: RuleSpec = RuleSpec {
+    id: RuleId(11),
+    name: "max_open_positions",
+    summary: "An entry that would open a position in another symbol is refused when that many symbols already have positions or working orders.",
+    fields: &[("open", Unit::Int), ("limit", Unit::Int)],
+};
+
+/// An entry that would make one symbol's exposure too large is refused.
+pub const POSITION_CAP: RuleSpec = RuleSpec {
+    id: RuleId(12),
+    name: "position_cap",
+    summary:
+        "An entry is refused when the symbol's exposure after it would exceed its share of equity.",
+    fields: &[("exposure", Unit::Money), ("cap", Unit::Money)],
+};
+
+/// An entry that would make gross exposure too large is refused.
+pub const GROSS_EXPOSURE_CAP: RuleSpec = RuleSpec {
+    id: RuleId(13),
+    name: "gross_exposure_cap",
+    summary: "An entry is refused when the sum of absolute exposures after it would exceed its share of equity.",
+    fields: &[("exposure", Unit::Money), ("cap", Unit::Money)],
+};
+
+/// An entry that would make net exposure too large is refused.
+pub const NET_EXPOSURE_CAP: RuleSpec = RuleSpec {
+    id: RuleId(14),
+    name: "net_exposure_cap",
+    summary: "An entry is refused when the absolute sum of exposures after it would exceed its share of equity.",
+    fields: &[("exposure", Unit::Money), ("cap", Unit::Money)],
+};
+
+/// The breaker tripped on a drawdown.
+pub const BREAKER_DRAWDOWN: RuleSpec = RuleSpec {
+    id: RuleId(15),
+    name: "breaker_drawdown",
+    summary: "The circuit breaker trips when equity at a slice close is down from its peak since the last reset by the threshold or more.",
+    fields: &[("peak", Unit::Money), ("equity", Unit::Money), ("drawdown", Unit::Real), ("threshold", Unit::Real)],
+};
+
+/// The breaker tripped on a losing streak.
+pub const BREAKER_LOSSES: RuleSpec = RuleSpec {
+    id: RuleId(16),
+    name: "breaker_losses",
+    summary: "The circuit breaker trips after this many losing exits in a row (realised profit less fee below zero).",
+    fields: &[("losses", Unit::Int), ("limit", Unit::Int)],
+};
+
+/// The breaker reset after a number of slices.
+pub const BREAKER_RESET_AFTER: RuleSpec = RuleSpec {
+    id: RuleId(17),
+    name: "breaker_reset_after",
+    summary: "A tripped circuit breaker resets this many slices after it tripped, before that slice's decisions.",
+    fields: &[("slices", Unit::Int)],
+};
+
+/// The breaker reset at a new day.
+pub const BREAKER_RESET_DAY: RuleSpec = RuleSpec {
+    id: RuleId(18),
+    name: "breaker_reset_day",
+    summary: "A tripped circuit breaker resets at the first slice of a later UTC day, before its decisions.",
+    fields: &[("tripped_day", Unit::Int), ("day", Unit::Int)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -89,4 +170,14 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     INVALID_ORDER,
     OFF_TICK_GRID,
     OFF_LOT_GRID,
+    BREAKER_OPEN,
+    DRAWDOWN_HALT,
+    MAX_OPEN_POSITIONS,
+    POSITION_CAP,
+    GROSS_EXPOSURE_CAP,
+    NET_EXPOSURE_CAP,
+    BREAKER_DRAWDOWN,
+    BREAKER_LOSSES,
+    BREAKER_RESET_AFTER,
+    BREAKER_RESET_DAY,
 ];

@@ -16,6 +16,7 @@ use tape_engine::execution::{CostModel, FillTiming, OrderKind};
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::ledger::frame::decode_event;
 use tape_engine::market::MarketView;
+use tape_engine::risk::RiskLimits;
 use tape_engine::strategy::{Decisions, OrderRequest, Strategy};
 use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
@@ -154,6 +155,7 @@ fn run(
         participation_ppm,
         tick_size: Some(Price::from_raw(TICK).expect("positive")),
         lot_size: None,
+        risk: RiskLimits::default(),
     };
     let strategy = RandomOrders {
         rng: XorShift::new(seed ^ 0xA5A5),

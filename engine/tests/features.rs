@@ -7,6 +7,7 @@ use tape_engine::event::{Bar, Feature, FeatureId, RuleSpec, SymbolId};
 use tape_engine::execution::{CostModel, FillTiming};
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::market::MarketView;
+use tape_engine::risk::RiskLimits;
 use tape_engine::strategy::{Decisions, Strategy};
 use tape_engine::time::Ts;
 
@@ -50,6 +51,7 @@ fn core(seen: &Seen) -> Core {
         participation_ppm: 0,
         tick_size: None,
         lot_size: None,
+        risk: RiskLimits::default(),
     };
     Core::new(
         0,

@@ -717,15 +717,38 @@ proptest! {
 fn foreign() -> &'static Fixture {
     static FOREIGN: OnceLock<Fixture> = OnceLock::new();
     FOREIGN.get_or_init(|| {
-        common::build_fixture("[run]\nname = \"another\"\n", common::FIXTURE_SLICES, 1)
+        common::build_fixture(
+            "[run]\nname = \"another\"\n",
+            common::FIXTURE_SLICES,
+            1,
+            true,
+        )
     })
 }
 
-/// The fixture's header (so its salt) with other prices: same layout, other contents.
+/// The fixture's header (so its salt) without the breaker, whose trips depend on prices.
+fn plain() -> &'static Fixture {
+    static PLAIN: OnceLock<Fixture> = OnceLock::new();
+    PLAIN.get_or_init(|| {
+        common::build_fixture(
+            "[run]\nname = \"fixture\"\n",
+            common::FIXTURE_SLICES,
+            1,
+            false,
+        )
+    })
+}
+
+/// [`plain`] with other prices: same layout, other contents.
 fn sibling() -> &'static Fixture {
     static SIBLING: OnceLock<Fixture> = OnceLock::new();
     SIBLING.get_or_init(|| {
-        common::build_fixture("[run]\nname = \"fixture\"\n", common::FIXTURE_SLICES, 2)
+        common::build_fixture(
+            "[run]\nname = \"fixture\"\n",
+            common::FIXTURE_SLICES,
+            2,
+            false,
+        )
     })
 }
 
@@ -784,7 +807,7 @@ proptest! {
     /// checksum, but not the hash chain: the seal closing its block reports the corruption.
     #[test]
     fn a_frame_from_a_sibling_run_breaks_the_hash_chain(at in any::<Index>()) {
-        let (f, other) = (fixture(), sibling());
+        let (f, other) = (plain(), sibling());
         prop_assert_eq!(f.header.salt, other.header.salt);
         let i = at.index(f.spans.len());
         let span = f.spans[i];

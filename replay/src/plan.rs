@@ -314,6 +314,7 @@ impl RunPlan {
             participation_ppm: self.scenario.execution.participation_ppm(),
             tick_size: self.scenario.execution.tick(),
             lot_size: self.scenario.execution.lot(),
+            risk: self.scenario.risk.limits(),
         };
         let symbols = self.header.symbols.len();
         Core::new(

@@ -21,6 +21,6 @@ mod scenario;
 pub mod synthetic;
 
 pub use scenario::{
-    AccountSpec, BarInterval, CostSpec, DaysSpec, ExecutionSpec, FillSpec, GbmKind, GbmSpec,
-    Market, Scenario, ScenarioError,
+    AccountSpec, BarInterval, BreakerResetSpec, CostSpec, DaysSpec, ExecutionSpec, FillSpec,
+    GbmKind, GbmSpec, Market, RiskSpec, Scenario, ScenarioError,
 };

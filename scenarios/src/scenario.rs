@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 use tape_engine::execution::CostModel;
 use tape_engine::fixed::{Money, Price, Quantity};
+use tape_engine::risk::{BreakerReset, RiskLimits};
 use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 use crate::calendar::Calendar;
@@ -613,6 +614,129 @@ impl ExecutionSpec {
     }
 }
 
+/// When a tripped circuit breaker resets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerResetSpec {
+    /// Never: it stays tripped to the end of the run.
+    #[default]
+    Never,
+    /// `breaker_reset_slices` slices after it tripped.
+    AfterSlices,
+    /// At the first slice of a later UTC day.
+    NewDay,
+}
+
+/// The `[risk]` table: pre-trade limits on entries and the circuit breaker. Fractions are
+/// of equity; every limit is off unless set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSpec {
+    /// The most symbols with a position or working orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_positions: Option<u32>,
+    /// One symbol's exposure at most this fraction of equity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_position: Option<f64>,
+    /// Gross exposure at most this fraction of equity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gross_exposure: Option<f64>,
+    /// Net exposure (absolute) at most this fraction of equity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_net_exposure: Option<f64>,
+    /// No new entries while equity is down this fraction from its peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drawdown_halt: Option<f64>,
+    /// The circuit breaker trips at this drawdown from its peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_drawdown: Option<f64>,
+    /// The circuit breaker trips after this many losing exits in a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_losses: Option<u32>,
+    /// When a tripped breaker resets.
+    #[serde(default, skip_serializing_if = "is_default_reset")]
+    pub breaker_reset: BreakerResetSpec,
+    /// For `breaker_reset = "after_slices"`: how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_reset_slices: Option<u32>,
+}
+
+fn is_default_reset(r: &BreakerResetSpec) -> bool {
+    *r == BreakerResetSpec::Never
+}
+
+fn is_default_risk(r: &RiskSpec) -> bool {
+    *r == RiskSpec::default()
+}
+
+impl RiskSpec {
+    /// The engine's limits (validated first).
+    pub fn limits(&self) -> RiskLimits {
+        let ppm = |f: Option<f64>| f.map(|f| (f * 1e6).round() as u32);
+        RiskLimits {
+            max_open_positions: self.max_open_positions,
+            max_position_ppm: ppm(self.max_position),
+            max_gross_ppm: ppm(self.max_gross_exposure),
+            max_net_ppm: ppm(self.max_net_exposure),
+            drawdown_halt_ppm: ppm(self.drawdown_halt),
+            breaker_drawdown_ppm: ppm(self.breaker_drawdown),
+            breaker_losses: self.breaker_losses,
+            breaker_reset: match self.breaker_reset {
+                BreakerResetSpec::Never => BreakerReset::Never,
+                BreakerResetSpec::NewDay => BreakerReset::NewDay,
+                BreakerResetSpec::AfterSlices => {
+                    BreakerReset::AfterSlices(self.breaker_reset_slices.unwrap_or(1))
+                }
+            },
+        }
+    }
+
+    fn validate(
+        &self,
+        invalid: &dyn Fn(&'static str, String, &'static str) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        for (key, value, most) in [
+            ("risk.max_position", self.max_position, 100.0),
+            ("risk.max_gross_exposure", self.max_gross_exposure, 100.0),
+            ("risk.max_net_exposure", self.max_net_exposure, 100.0),
+            ("risk.drawdown_halt", self.drawdown_halt, 1.0),
+            ("risk.breaker_drawdown", self.breaker_drawdown, 1.0),
+        ] {
+            if let Some(v) = value {
+                if !(v.is_finite() && v > 0.0 && v <= most) {
+                    return Err(invalid(
+                        key,
+                        v.to_string(),
+                        "must be a positive fraction of equity (drawdowns at most 1, exposures at most 100)",
+                    ));
+                }
+            }
+        }
+        for (key, value) in [
+            ("risk.max_open_positions", self.max_open_positions),
+            ("risk.breaker_losses", self.breaker_losses),
+        ] {
+            if value == Some(0) {
+                return Err(invalid(key, "0".to_string(), "must be at least 1"));
+            }
+        }
+        let after = self.breaker_reset == BreakerResetSpec::AfterSlices;
+        match (after, self.breaker_reset_slices) {
+            (true, None | Some(0)) => Err(invalid(
+                "risk.breaker_reset_slices",
+                format!("{:?}", self.breaker_reset_slices),
+                "breaker_reset = \"after_slices\" needs a number of slices of at least 1",
+            )),
+            (false, Some(n)) => Err(invalid(
+                "risk.breaker_reset_slices",
+                n.to_string(),
+                "is used only with breaker_reset = \"after_slices\"",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The `kind` of a synthetic market table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -646,6 +770,9 @@ pub struct Scenario {
     /// How orders are executed.
     #[serde(default)]
     pub execution: ExecutionSpec,
+    /// Pre-trade limits and the circuit breaker.
+    #[serde(default, skip_serializing_if = "is_default_risk")]
+    pub risk: RiskSpec,
     /// The strategy's `kind` and parameters (validated by the strategies crate).
     pub strategy: toml::Table,
 }
@@ -725,6 +852,7 @@ impl Scenario {
                 "must be at least 1",
             ));
         }
+        self.risk.validate(&invalid)?;
         let e = &self.execution;
         if !(e.max_participation.is_finite() && (0.0..=1.0).contains(&e.max_participation)) {
             return Err(invalid(
@@ -884,6 +1012,8 @@ struct RawScenario<M> {
     costs: CostSpec,
     #[serde(default)]
     execution: ExecutionSpec,
+    #[serde(default)]
+    risk: RiskSpec,
     strategy: toml::Table,
 }
 
@@ -898,6 +1028,7 @@ impl<M> RawScenario<M> {
             account: self.account,
             costs: self.costs,
             execution: self.execution,
+            risk: self.risk,
             strategy: self.strategy,
         }
     }

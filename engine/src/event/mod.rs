@@ -21,7 +21,7 @@ pub use input::{Bar, BarError, DataNote, Feature, FeatureId, RunStarted};
 pub use order::{
     OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce,
 };
-pub use portfolio::{PortfolioSnapshot, RunFinished};
+pub use portfolio::{BreakerChange, PortfolioSnapshot, RunFinished};
 pub use reason::{Reason, ReasonValue, Rule, RuleId, RuleSpec, RuleTable, Unit, MAX_REASON_VALUES};
 
 use crate::fixed::{Money, Price, Quantity};
@@ -156,7 +156,9 @@ macro_rules! event_kinds {
             pub const fn since_version(self) -> u16 {
                 match self {
                     EventKind::DataQuarantined | EventKind::DataWarning => 2,
-                    EventKind::Feature => 3,
+                    EventKind::Feature
+                    | EventKind::CircuitBreakerTripped
+                    | EventKind::CircuitBreakerReset => 3,
                     _ => 1,
                 }
             }
@@ -194,6 +196,8 @@ event_kinds! {
     OrderCancelled    = 0x0105, "order_cancelled",    Derived, OrderCancelled;
     PortfolioSnapshot = 0x0106, "portfolio_snapshot", Derived, PortfolioSnapshot;
     RunFinished       = 0x0107, "run_finished",       Derived, RunFinished;
+    CircuitBreakerTripped = 0x0108, "circuit_breaker_tripped", Derived, BreakerChange;
+    CircuitBreakerReset   = 0x0109, "circuit_breaker_reset",   Derived, BreakerChange;
 }
 
 /// One field of a payload, typed so renderers (show, JSON, exports) never guess units.
@@ -312,6 +316,9 @@ impl EventBody {
                 ("fees", F::Money(p.fees)),
                 ("open_positions", F::U64(p.open_positions.into())),
             ],
+            EventBody::CircuitBreakerTripped(b) | EventBody::CircuitBreakerReset(b) => {
+                vec![("reason", F::Reason(b.reason))]
+            }
             EventBody::RunFinished(r) => vec![
                 ("bars", F::U64(r.bars)),
                 ("orders", F::U64(r.orders)),
@@ -338,7 +345,9 @@ impl EventBody {
             EventBody::OrderCancelled(c) => Some(c.symbol),
             EventBody::RunStarted(_)
             | EventBody::PortfolioSnapshot(_)
-            | EventBody::RunFinished(_) => None,
+            | EventBody::RunFinished(_)
+            | EventBody::CircuitBreakerTripped(_)
+            | EventBody::CircuitBreakerReset(_) => None,
         }
     }
 }

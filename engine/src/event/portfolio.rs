@@ -49,3 +49,14 @@ pub struct RunFinished {
     /// Largest fall from a peak, as a fraction of that peak (`0.25` = 25%).
     pub max_drawdown: f64,
 }
+
+/// The circuit breaker changed state: tripped (new entries are refused; exits and
+/// risk-reducing orders still pass) or reset (entries allowed again).
+///
+/// Caused by: the losing fill that completed a streak, or nothing (a drawdown, measured at
+/// the slice close; a reset by policy). Known at: the slice's time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BreakerChange {
+    /// The rule that tripped or reset it, with the numbers that did.
+    pub reason: super::Reason,
+}

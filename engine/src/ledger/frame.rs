@@ -23,8 +23,8 @@
 //!   holds this.
 
 use crate::event::{
-    Bar, Causes, DataNote, Direction, Event, EventBody, EventKind, Feature, FeatureId,
-    OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
+    Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, EventKind, Feature,
+    FeatureId, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
     PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
     Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
 };
@@ -322,6 +322,9 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.u64(f.row);
             p.f64(f.value);
         }
+        EventBody::CircuitBreakerTripped(b) | EventBody::CircuitBreakerReset(b) => {
+            p.reason(&b.reason);
+        }
         EventBody::Signal(s) => {
             p.u32(s.symbol.0);
             p.u8(s.direction.code());
@@ -607,6 +610,12 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             }
             EventBody::Feature(feature)
         }
+        EventKind::CircuitBreakerTripped => EventBody::CircuitBreakerTripped(BreakerChange {
+            reason: t.reason()?,
+        }),
+        EventKind::CircuitBreakerReset => EventBody::CircuitBreakerReset(BreakerChange {
+            reason: t.reason()?,
+        }),
         EventKind::Signal => {
             let symbol = t.symbol()?;
             let code = t.u8("direction")?;

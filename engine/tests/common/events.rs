@@ -6,10 +6,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use tape_engine::event::{
-    Bar, Causes, DataNote, Direction, Event, EventBody, Feature, FeatureId, OrderCancelled,
-    OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType, PortfolioSnapshot, Reason,
-    RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, MAX_CAUSES,
-    MAX_REASON_VALUES,
+    Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, Feature, FeatureId,
+    OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
+    PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
+    Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::Ts;
@@ -121,6 +121,17 @@ fn feature() -> impl Strategy<Value = EventBody> {
                 value,
             })
         })
+}
+
+fn breaker(tripped: bool) -> impl Strategy<Value = EventBody> {
+    reason().prop_map(move |reason| {
+        let change = BreakerChange { reason };
+        if tripped {
+            EventBody::CircuitBreakerTripped(change)
+        } else {
+            EventBody::CircuitBreakerReset(change)
+        }
+    })
 }
 
 fn signal() -> impl Strategy<Value = EventBody> {
@@ -335,10 +346,14 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
         event(order_filled()),
         event(order_cancelled()),
         event(portfolio_snapshot()),
-        event(run_finished()),
+        (
+            event(run_finished()),
+            event(breaker(true)),
+            event(breaker(false)),
+        ),
     )
-        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, j)| {
-            vec![a, b, x, y, z, c, d, e, f, g, h, i, j]
+        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, (j, k, l))| {
+            vec![a, b, x, y, z, c, d, e, f, g, h, i, j, k, l]
         })
 }
 
@@ -362,5 +377,8 @@ pub fn payload_len(body: &EventBody) -> usize {
         EventBody::OrderCancelled(c) => 8 + 4 + 8 + reason(&c.reason),
         EventBody::PortfolioSnapshot(_) => 7 * 8 + 4,
         EventBody::RunFinished(_) => 4 * 8 + 2 * 8 + 8,
+        EventBody::CircuitBreakerTripped(b) | EventBody::CircuitBreakerReset(b) => {
+            reason(&b.reason)
+        }
     }
 }

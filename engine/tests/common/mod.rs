@@ -30,6 +30,7 @@ use tape_engine::ledger::{
     WriterSummary,
 };
 use tape_engine::market::MarketView;
+use tape_engine::risk::RiskLimits;
 use tape_engine::rng::seed_from_u64;
 use tape_engine::rules::ENGINE_RULES;
 use tape_engine::strategy::{Decisions, Strategy};
@@ -197,7 +198,10 @@ pub fn header(config: &str) -> Header {
 }
 
 /// Runs the real core over [`market`] and returns every frame it encoded, in order.
-pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
+/// With `breaker`, a circuit breaker that trips on two losing exits in a row and resets three
+/// slices later, so the run holds both of its event kinds (its layout then depends on the
+/// prices; without it the layout does not).
+pub fn run_core(header: &Header, slices: usize, price_seed: u64, breaker: bool) -> Vec<u8> {
     let config = CoreConfig {
         initial_cash: Money::from_units(1_000_000).expect("fits"),
         costs: CostModel {
@@ -210,6 +214,15 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64) -> Vec<u8> {
         participation_ppm: 0,
         tick_size: None,
         lot_size: None,
+        risk: if breaker {
+            RiskLimits {
+                breaker_losses: Some(2),
+                breaker_reset: tape_engine::risk::BreakerReset::AfterSlices(3),
+                ..RiskLimits::default()
+            }
+        } else {
+            RiskLimits::default()
+        },
     };
     let mut core = Core::new(
         header.salt,
@@ -406,9 +419,9 @@ impl Fixture {
 }
 
 /// Builds a fixture: a run of [`Churn`] over `slices` slices, written to a temp file.
-pub fn build_fixture(config: &str, slices: usize, price_seed: u64) -> Fixture {
+pub fn build_fixture(config: &str, slices: usize, price_seed: u64, breaker: bool) -> Fixture {
     let header = header(config);
-    let frames = run_core(&header, slices, price_seed);
+    let frames = run_core(&header, slices, price_seed, breaker);
     let events = split_frames(&frames)
         .into_iter()
         .map(|f| decode_event(f).expect("the core encodes decodable frames"))
@@ -431,5 +444,5 @@ pub fn build_fixture(config: &str, slices: usize, price_seed: u64) -> Fixture {
 /// The shared fixture, built on first use.
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| build_fixture("[run]\nname = \"fixture\"\n", FIXTURE_SLICES, 1))
+    FIXTURE.get_or_init(|| build_fixture("[run]\nname = \"fixture\"\n", FIXTURE_SLICES, 1, true))
 }
