@@ -128,3 +128,51 @@ fn risk_settings_out_of_range_are_refused_by_name() {
         assert!(err.contains(key), "{setting}: {err}");
     }
 }
+
+#[test]
+fn latency_in_bars_moves_every_fill_one_bar_later_and_replays() {
+    let fill_gaps = |text: &str| -> Vec<i64> {
+        let scenario = Scenario::from_toml(text, "latency").expect("valid");
+        let plan = RunPlan::from_scenario(scenario, "latency").expect("valid");
+        let dir = scratch();
+        let path = dir.path().join("l.tape");
+        run_to_ledger(&plan, &path, FsyncPolicy::Never, false, &mut |_| {}).expect("runs");
+        let verdict = replay_ledger(&path, &mut |_| {}).expect("replays");
+        assert!(
+            matches!(verdict, ReplayVerdict::Identical(_)),
+            "{verdict:?}"
+        );
+        let mut reader = LedgerReader::open(&path).expect("opens");
+        let mut events = Vec::new();
+        while let Some(frame) = reader.next_event().expect("reads") {
+            events.push(frame.decode().expect("decodes"));
+        }
+        // Per fill: how many bars of its symbol closed after the decision, up to the fill's.
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::OrderFilled(f) => {
+                    let submitted = &events[e.causes.as_slice()[0].0 as usize];
+                    let bars = events
+                        .iter()
+                        .filter(|b| {
+                            matches!(&b.body, EventBody::Bar(bar) if bar.symbol == f.symbol)
+                                && b.ts > submitted.ts
+                                && b.ts <= e.ts
+                        })
+                        .count();
+                    Some(bars as i64)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let plain = fill_gaps(SMALL_SCENARIO);
+    assert!(
+        !plain.is_empty() && plain.iter().all(|&n| n == 1),
+        "{plain:?}"
+    );
+    let late =
+        fill_gaps(&SMALL_SCENARIO.replace("[costs]", "[execution]\nlatency_bars = 1\n\n[costs]"));
+    assert!(!late.is_empty() && late.iter().all(|&n| n == 2), "{late:?}");
+}

@@ -58,6 +58,11 @@ pub struct CoreConfig {
     pub lot_size: Option<Quantity>,
     /// Pre-trade limits and the circuit breaker (all off by default).
     pub risk: RiskLimits,
+    /// Latency in bars: an order skips this many of its symbol's bars before it may fill.
+    pub latency_bars: u32,
+    /// Latency in time: an order may fill only on a bar that opened at least this long after
+    /// the decision.
+    pub latency_ns: u64,
 }
 
 /// An input the core folds in.
@@ -854,6 +859,9 @@ impl Core {
             time_in_force,
             triggered: false,
             day: None,
+            wait_bars: self.config.latency_bars,
+            arrives: (self.config.latency_ns > 0)
+                .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
         };
         self.book.add(symbol, working).map_err(overflow)?;
         Ok(submitted)
@@ -959,6 +967,9 @@ impl Core {
             time_in_force: TimeInForce::Gtc,
             triggered: false,
             day: None,
+            wait_bars: self.config.latency_bars,
+            arrives: (self.config.latency_ns > 0)
+                .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
         };
         self.book.add(symbol, working).map_err(overflow)
     }

@@ -138,6 +138,7 @@ fn run(
     participation_ppm: u32,
     slippage_bps: i64,
     rich_costs: bool,
+    latency_bars: u32,
 ) -> Vec<u8> {
     let config = CoreConfig {
         initial_cash: Money::from_units(1_000_000).expect("fits"),
@@ -156,6 +157,8 @@ fn run(
         tick_size: Some(Price::from_raw(TICK).expect("positive")),
         lot_size: None,
         risk: RiskLimits::default(),
+        latency_bars,
+        latency_ns: 0,
     };
     let strategy = RandomOrders {
         rng: XorShift::new(seed ^ 0xA5A5),
@@ -193,8 +196,9 @@ proptest! {
         participation_ppm in prop_oneof![Just(0u32), 10_000u32..500_000],
         slippage_bps in 0i64..50,
         rich_costs in any::<bool>(),
+        latency_bars in 0u32..3,
     ) {
-        let frames = run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs);
+        let frames = run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs, latency_bars);
         let events: Vec<_> = split_frames(&frames)
             .into_iter()
             .map(|f| decode_event(f).expect("decodes"))
@@ -253,7 +257,8 @@ proptest! {
         prop_assert!(kinds.len() >= 3 || count < 60, "kinds seen: {:?}", kinds);
         // Same inputs, same bytes.
         prop_assert!(
-            run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs) == frames
+            run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs, latency_bars)
+                == frames
         );
     }
 }

@@ -52,6 +52,8 @@ fn core(seen: &Seen) -> Core {
         tick_size: None,
         lot_size: None,
         risk: RiskLimits::default(),
+        latency_bars: 0,
+        latency_ns: 0,
     };
     Core::new(
         0,

@@ -67,6 +67,8 @@ fn run(prices: &[Vec<f64>], script: Vec<(usize, u32, Side, i64)>, risk: RiskLimi
         tick_size: None,
         lot_size: None,
         risk,
+        latency_bars: 0,
+        latency_ns: 0,
     };
     let symbols = prices[0].len();
     let strategy = Scripted { script, slice: 0 };

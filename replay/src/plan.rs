@@ -315,6 +315,8 @@ impl RunPlan {
             tick_size: self.scenario.execution.tick(),
             lot_size: self.scenario.execution.lot(),
             risk: self.scenario.risk.limits(),
+            latency_bars: self.scenario.execution.latency_bars,
+            latency_ns: self.scenario.execution.latency_ns,
         };
         let symbols = self.header.symbols.len();
         Core::new(

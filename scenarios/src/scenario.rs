@@ -593,6 +593,18 @@ pub struct ExecutionSpec {
     /// None: any quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lot_size: Option<f64>,
+    /// Latency in bars: an order skips this many of its symbol's bars before it may fill
+    /// (for daily data).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub latency_bars: u32,
+    /// Latency in nanoseconds: an order may fill only on a bar that opened (its symbol's
+    /// previous bar closed) at least this long after the decision (for intraday data).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub latency_ns: u64,
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
 }
 
 impl ExecutionSpec {

@@ -11,6 +11,9 @@
 //!   stop becomes a market order when touched: it fills at its stop price, or at the open when
 //!   the market gapped through it, then slippage as a market order. A stop-limit becomes a
 //!   limit when its stop is touched, and may fill later on the same walk.
+//! - With latency, an order may fill only from the `latency_bars`-th bar after its first
+//!   chance on, and only on a bar that opened (its symbol's previous bar closed) at or after
+//!   the decision time plus `latency_ns`.
 //! - With a participation cap, the orders of a symbol fill at most that fraction of the bar's
 //!   volume together, in submission order; the rest of an order carries to later bars.
 //! - Time in force: `gtc` works until filled or cancelled; `ioc` works on one bar (the first
@@ -196,6 +199,11 @@ pub struct WorkingOrder {
     pub triggered: bool,
     /// For `day` orders: the UTC day (days since the epoch) of the first bar it could fill on.
     pub day: Option<i64>,
+    /// Latency in bars: this many more bars of the symbol pass before it may fill.
+    pub wait_bars: u32,
+    /// Latency in time: it reaches the market at this time, so it may fill only on a bar
+    /// that opens then or later (a bar opens when the symbol's previous bar closed).
+    pub arrives: Option<Ts>,
 }
 
 /// A fill computed for a bar, before the core records it.
@@ -260,6 +268,8 @@ pub struct OrderBook {
     participation_ppm: u32,
     working: Vec<Vec<WorkingOrder>>,
     committed_cash: Money,
+    /// Per symbol: when its latest bar closed (when the next one opens).
+    last_close: Vec<Option<Ts>>,
 }
 
 impl OrderBook {
@@ -270,6 +280,7 @@ impl OrderBook {
             participation_ppm: 0,
             working: vec![Vec::new(); symbols],
             committed_cash: Money::ZERO,
+            last_close: vec![None; symbols],
         }
     }
 
@@ -357,11 +368,20 @@ impl OrderBook {
     ) -> Result<(), FixedError> {
         let symbol = bar.symbol;
         let today = ts.day();
+        let opened = self.last_close[symbol.0 as usize].replace(ts);
         let mut cap = self.volume_cap(bar)?;
         let mut working = std::mem::take(&mut self.working[symbol.0 as usize]);
         let mut kept = 0;
         for i in 0..working.len() {
             let mut w = working[i];
+            // Latency: not at the market yet, so this bar is not one it may fill on at all.
+            let arrived = w.arrives.is_none_or(|at| opened.is_some_and(|o| o >= at));
+            if w.wait_bars > 0 || !arrived {
+                w.wait_bars = w.wait_bars.saturating_sub(1);
+                working[kept] = w;
+                kept += 1;
+                continue;
+            }
             if w.time_in_force == TimeInForce::Day {
                 match w.day {
                     Some(day) if today > day => {
@@ -589,6 +609,8 @@ mod tests {
             time_in_force: tif,
             triggered: false,
             day: None,
+            wait_bars: 0,
+            arrives: None,
         }
     }
 
@@ -837,6 +859,46 @@ mod tests {
             at(5_000),
             at(1_000),
             "participation is capped at the whole bar"
+        );
+    }
+
+    #[test]
+    fn latency_in_bars_skips_bars_and_latency_in_time_needs_a_later_open() {
+        let mut daily = book(0, 0);
+        let mut w = working(Side::Buy);
+        w.wait_bars = 2;
+        daily.add(SymbolId(0), w).expect("fits");
+        let b = bar(100.0, 101.0, 99.0, 100.0);
+        assert!(work(&mut daily, 0, &b).0.is_empty());
+        assert!(work(&mut daily, 1, &b).0.is_empty());
+        assert_eq!(work(&mut daily, 2, &b).0.len(), 1, "the third bar");
+
+        // Minute bars; decided at 10:00, 90 s of latency: the bar 10:00–10:01 opened before
+        // it arrived, the bar 10:01–10:02 too (10:01 < 10:01:30), 10:02–10:03 is the first.
+        let minute = 60_000_000_000;
+        let ten = 10 * 60 * minute;
+        let mut book = book(0, 0);
+        let mut fills = Vec::new();
+        let mut expired = Vec::new();
+        // The bar that closed at 10:00 (the decision bar) is known to the book.
+        book.fill_on_bar(Ts(ten), &b, &mut fills, &mut expired)
+            .expect("fits");
+        let mut w = order(1, Side::Buy, OrderKind::Market, TimeInForce::Ioc);
+        w.arrives = Some(Ts(ten + 90_000_000_000));
+        book.add(SymbolId(0), w).expect("fits");
+        for (close, expect) in [
+            (ten + minute, 0),
+            (ten + 2 * minute, 0),
+            (ten + 3 * minute, 1),
+        ] {
+            fills.clear();
+            book.fill_on_bar(Ts(close), &b, &mut fills, &mut expired)
+                .expect("fits");
+            assert_eq!(fills.len(), expect, "bar closing at {close}");
+        }
+        assert!(
+            expired.is_empty(),
+            "an ioc order counts its bar from its arrival"
         );
     }
 }

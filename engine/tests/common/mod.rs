@@ -223,6 +223,8 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64, breaker: bool) 
         } else {
             RiskLimits::default()
         },
+        latency_bars: 0,
+        latency_ns: 0,
     };
     let mut core = Core::new(
         header.salt,
