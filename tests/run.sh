@@ -4,8 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo test --workspace"
-cargo test --workspace
+# Every feature on, so the Parquet and DBN loaders are built and tested with the rest
+# (tests/formats.rs runs the debug `tape` this builds, which reads every format).
+echo "== cargo test --workspace --all-features"
+cargo test --workspace --all-features
+
+echo "== without features: the default build's message for a Parquet or DBN file"
+cargo test -p tape-scenarios --test formats_unbuilt --quiet
 
 echo "== determinism: the default run's fingerprint is the same from a debug and a release build"
 cargo build --release -p tape-replay --quiet
@@ -27,4 +32,6 @@ for scenario in $(target/release/tape scenarios | awk '{print $1}'); do
 done
 
 echo "== the end-to-end tests against the release binary"
-TAPE_BIN="$PWD/target/release/tape" cargo test -p tape-tests --test cli --quiet
+# --workspace --all-features reuses the test build above instead of building it again without
+# features; the release binary itself is the default build.
+TAPE_BIN="$PWD/target/release/tape" cargo test --workspace --all-features --test cli --quiet
