@@ -21,12 +21,13 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderCancelled, OrderFilled,
-    OrderId, OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue, RunFinished,
-    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce,
+    Bar, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderAmended, OrderCancelled,
+    OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue,
+    RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
 };
 use crate::execution::{
-    ComputedFill, CostModel, Expired, Expiry, FillTiming, OrderBook, OrderKind, WorkingOrder,
+    BarWork, ComputedFill, CostModel, Expired, Expiry, FillTiming, Link, OrderBook, OrderKind,
+    WorkingOrder,
 };
 use crate::fixed::{FixedError, Money, Price, Quantity};
 use crate::ledger::frame::encode_event;
@@ -174,14 +175,16 @@ pub struct Core {
     book: OrderBook,
     decisions: Decisions,
     decision_seqs: Vec<Seq>,
-    fills: Vec<ComputedFill>,
-    expired: Vec<Expired>,
+    work: BarWork,
+    fill_seqs: Vec<Seq>,
     cancels: Vec<(SymbolId, WorkingOrder)>,
     slices_since_snapshot: u32,
     /// The time of the last closed slice: no bar may arrive at or before it.
     closed_through: Option<Ts>,
     /// Slices closed so far.
     slices: u64,
+    /// Brackets whose entry has filled: (entry, take-profit, stop-loss).
+    brackets: Vec<(OrderId, OrderId, OrderId)>,
     /// The circuit breaker.
     breaker: Breaker,
     /// Equity at the open slice's decisions (with risk limits only).
@@ -216,15 +219,17 @@ impl Core {
             updated: Vec::with_capacity(symbols),
             portfolio: Portfolio::new(config.initial_cash, symbols),
             book: OrderBook::new(config.costs, symbols)
-                .with_participation_ppm(config.participation_ppm),
+                .with_participation_ppm(config.participation_ppm)
+                .with_tick(config.tick_size),
             decisions: Decisions::default(),
             decision_seqs: Vec::new(),
-            fills: Vec::new(),
-            expired: Vec::new(),
+            work: BarWork::default(),
+            fill_seqs: Vec::new(),
             cancels: Vec::new(),
             slices_since_snapshot: 0,
             closed_through: None,
             slices: 0,
+            brackets: Vec::new(),
             breaker: Breaker::default(),
             decision_equity: config.initial_cash,
             stats: RunStats {
@@ -366,26 +371,53 @@ impl Core {
         self.latest[index] = Some(bar);
 
         let overflow = |source| StepError::Overflow { ts, source };
-        let mut fills = std::mem::take(&mut self.fills);
-        let mut expired = std::mem::take(&mut self.expired);
-        fills.clear();
-        expired.clear();
+        let mut work = std::mem::take(&mut self.work);
+        work.clear();
         self.book
-            .fill_on_bar(ts, &bar, &mut fills, &mut expired)
+            .fill_on_bar(ts, &bar, &mut work)
             .map_err(overflow)?;
-        // Day orders dropped by this bar's new day leave before its fills; ioc remainders
-        // after them, as the book worked them.
-        for e in expired.iter().filter(|e| e.why == Expiry::DayEnded) {
+        // Day orders dropped by this bar's new day leave before its fills; then the fills
+        // (and what they do to linked orders), trailing stops moved after the bar, and ioc
+        // remainders, as the book worked them.
+        for e in work.expired.iter().filter(|e| e.why == Expiry::DayEnded) {
             self.record_expiry(ts, bar_seq, e);
         }
-        for f in &fills {
-            self.record_fill(ts, bar.symbol, bar_seq, f)?;
+        // Every fill of the bar first, then what each does to its linked orders, so a fill's
+        // `remaining` is never overtaken by a link's change recorded before it.
+        let mut fill_seqs = std::mem::take(&mut self.fill_seqs);
+        fill_seqs.clear();
+        for f in &work.fills {
+            fill_seqs.push(self.record_fill(ts, bar.symbol, bar_seq, f)?);
         }
-        for e in expired.iter().filter(|e| e.why == Expiry::IocRemainder) {
+        for (f, &fill_seq) in work.fills.iter().zip(&fill_seqs) {
+            self.follow_links(ts, bar.symbol, fill_seq, f)?;
+        }
+        self.fill_seqs = fill_seqs;
+        for m in &work.moved {
+            let reason = Reason::new(
+                rules::TRAILING_STOP_MOVED.id,
+                &[
+                    ReasonValue::Price(m.from),
+                    ReasonValue::Price(m.working.kind.stop().unwrap_or(m.from)),
+                    ReasonValue::Price(m.extreme),
+                ],
+            );
+            self.record_amend(
+                ts,
+                Causes::from_slice(&[m.working.submitted, bar_seq]),
+                m.symbol,
+                &m.working,
+                reason,
+            );
+        }
+        for e in work
+            .expired
+            .iter()
+            .filter(|e| e.why == Expiry::IocRemainder)
+        {
             self.record_expiry(ts, bar_seq, e);
         }
-        self.fills = fills;
-        self.expired = expired;
+        self.work = work;
         self.portfolio.mark(bar.symbol, bar.close);
         Ok(())
     }
@@ -466,26 +498,200 @@ impl Core {
     /// decided on, recorded at the slice's own time.
     fn fill_at_decision_close(&mut self, ts: Ts) -> Result<(), StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
-        let mut fills = std::mem::take(&mut self.fills);
+        let mut work = std::mem::take(&mut self.work);
         for i in 0..self.updated.len() {
             let symbol = self.updated[i];
             let Some(bar) = self.latest[symbol.0 as usize] else {
                 continue;
             };
-            fills.clear();
+            work.clear();
             self.book
-                .fill_at(&bar, bar.close, &mut fills)
+                .fill_at(&bar, bar.close, &mut work.fills)
                 .map_err(overflow)?;
             let bar_seq = self.latest_bar_seq[symbol.0 as usize];
-            for f in &fills {
+            for f in &work.fills {
                 self.record_fill(ts, symbol, bar_seq, f)?;
             }
         }
-        self.fills = fills;
+        self.work = work;
         Ok(())
     }
 
     /// Books a computed fill and records its event.
+    /// Records a change to a working order.
+    fn record_amend(
+        &mut self,
+        ts: Ts,
+        causes: Option<Causes>,
+        symbol: SymbolId,
+        w: &WorkingOrder,
+        reason: Reason,
+    ) {
+        let body = EventBody::OrderAmended(OrderAmended {
+            order: w.order,
+            symbol,
+            remaining: w.remaining,
+            limit_price: w.kind.limit(),
+            stop_price: w.kind.stop(),
+            reason,
+        });
+        self.emit(ts, causes.unwrap_or(Causes::NONE), body);
+    }
+
+    /// What a fill does to the orders linked to its own: a bracket entry's fill places its
+    /// exits (or grows them); an exit's fill comes off the other exit, cancelling it when
+    /// nothing is left.
+    fn follow_links(
+        &mut self,
+        ts: Ts,
+        symbol: SymbolId,
+        fill_seq: Seq,
+        f: &ComputedFill,
+    ) -> Result<(), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let w = f.working;
+        match w.link {
+            None => Ok(()),
+            Some(Link::BracketEntry {
+                take_profit,
+                stop_loss,
+            }) => {
+                let exits = self
+                    .brackets
+                    .iter()
+                    .find(|b| b.0 == w.order)
+                    .map(|b| (b.1, b.2));
+                match exits {
+                    Some((tp, sl)) => {
+                        for exit in [tp, sl] {
+                            let Some(current) = self
+                                .book
+                                .working(symbol)
+                                .iter()
+                                .find(|x| x.order == exit)
+                                .copied()
+                            else {
+                                continue;
+                            };
+                            let grown = current
+                                .remaining
+                                .checked_add(f.quantity)
+                                .map_err(overflow)?;
+                            if let Some(x) = self.book.resize(symbol, exit, grown) {
+                                let reason = Reason::new(
+                                    rules::BRACKET_GREW.id,
+                                    &[
+                                        ReasonValue::Int(w.order.0 as i64),
+                                        ReasonValue::Quantity(f.quantity),
+                                    ],
+                                );
+                                self.record_amend(
+                                    ts,
+                                    Some(Causes::one(fill_seq)),
+                                    symbol,
+                                    &x,
+                                    reason,
+                                );
+                            }
+                        }
+                        Ok(())
+                    }
+                    None => {
+                        let side = match w.side {
+                            Side::Buy => Side::Sell,
+                            Side::Sell => Side::Buy,
+                        };
+                        let tp = OrderId(self.next_order);
+                        let sl = OrderId(self.next_order + 1);
+                        self.brackets.push((w.order, tp, sl));
+                        for (id, kind, sibling, price) in [
+                            (tp, OrderKind::Limit { limit: take_profit }, sl, take_profit),
+                            (sl, OrderKind::Stop { stop: stop_loss }, tp, stop_loss),
+                        ] {
+                            self.next_order += 1;
+                            let reason = Reason::new(
+                                rules::BRACKET_EXIT.id,
+                                &[
+                                    ReasonValue::Int(w.order.0 as i64),
+                                    ReasonValue::Price(price),
+                                ],
+                            );
+                            let body = EventBody::OrderSubmitted(OrderSubmitted {
+                                order: id,
+                                symbol,
+                                side,
+                                order_type: kind.order_type(),
+                                time_in_force: TimeInForce::Gtc,
+                                quantity: f.quantity,
+                                limit_price: kind.limit(),
+                                stop_price: kind.stop(),
+                                trail: None,
+                                reason,
+                            });
+                            let submitted = self.emit(ts, Causes::one(fill_seq), body);
+                            self.stats.orders += 1;
+                            let exit = WorkingOrder {
+                                order: id,
+                                submitted,
+                                side,
+                                remaining: f.quantity,
+                                expected_price: kind.expected_price(price),
+                                committed_cash: Money::ZERO,
+                                kind,
+                                time_in_force: TimeInForce::Gtc,
+                                triggered: false,
+                                day: None,
+                                link: Some(Link::OneCancelsOther {
+                                    sibling,
+                                    entry: w.order,
+                                }),
+                                wait_bars: 0,
+                                arrives: None,
+                            };
+                            self.book.add(symbol, exit).map_err(overflow)?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Some(Link::OneCancelsOther { sibling, .. }) => {
+                let Some(other) = self
+                    .book
+                    .working(symbol)
+                    .iter()
+                    .find(|x| x.order == sibling)
+                    .copied()
+                else {
+                    return Ok(());
+                };
+                let left = other.remaining.checked_sub(f.quantity).map_err(overflow)?;
+                if left.raw() > 0 {
+                    if let Some(x) = self.book.resize(symbol, sibling, left) {
+                        let reason = Reason::new(
+                            rules::OCO_REDUCED.id,
+                            &[
+                                ReasonValue::Int(w.order.0 as i64),
+                                ReasonValue::Quantity(f.quantity),
+                            ],
+                        );
+                        self.record_amend(ts, Some(Causes::one(fill_seq)), symbol, &x, reason);
+                    }
+                } else if let Some(x) = self.book.cancel(symbol, sibling).map_err(overflow)? {
+                    let reason =
+                        Reason::new(rules::OCO_FILLED.id, &[ReasonValue::Int(w.order.0 as i64)]);
+                    let body = EventBody::OrderCancelled(OrderCancelled {
+                        order: x.order,
+                        symbol,
+                        remaining: x.remaining,
+                        reason,
+                    });
+                    self.emit(ts, Causes::one(fill_seq), body);
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Records an order the book dropped by its time in force.
     fn record_expiry(&mut self, ts: Ts, bar_seq: Seq, e: &Expired) {
         let rule = match e.why {
@@ -509,7 +715,7 @@ impl Core {
         symbol: SymbolId,
         bar_seq: Seq,
         f: &ComputedFill,
-    ) -> Result<(), StepError> {
+    ) -> Result<Seq, StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let w = f.working;
         let held = self.portfolio.position(symbol).quantity;
@@ -546,7 +752,7 @@ impl Core {
                 .map_err(overflow)?;
             self.breaker.on_exit(net, seq);
         }
-        Ok(())
+        Ok(seq)
     }
 
     fn record_decisions(&mut self, ts: Ts, decisions: &Decisions) -> Result<(), StepError> {
@@ -603,13 +809,14 @@ impl Core {
                     request,
                     reason,
                     because,
+                    bracket,
                 } => {
                     let cause = match because {
                         Some(signal) => Causes::one(self.decision_seqs[Decisions::index(signal)]),
                         None => self.bar_cause(request.symbol)?,
                     };
                     // Keeps `decision_seqs` aligned with the decisions' indices.
-                    let seq = self.place(ts, cause, request, reason)?;
+                    let seq = self.place(ts, cause, request, reason, bracket)?;
                     self.decision_seqs.push(seq);
                 }
                 Decision::Cancel {
@@ -618,12 +825,16 @@ impl Core {
                     reason,
                 } => {
                     self.admit_symbol(symbol)?;
-                    let gone = self
-                        .book
-                        .cancel(symbol, order)
-                        .map_err(|source| StepError::Overflow { ts, source })?;
-                    let seq = match gone {
-                        Some(w) => self.emit(
+                    // A bracket's exits go together: cancelling one cancels its sibling.
+                    let mut next = Some(order);
+                    let mut first = None;
+                    while let Some(id) = next.take() {
+                        let gone = self
+                            .book
+                            .cancel(symbol, id)
+                            .map_err(|source| StepError::Overflow { ts, source })?;
+                        let Some(w) = gone else { break };
+                        let seq = self.emit(
                             ts,
                             Causes::one(w.submitted),
                             EventBody::OrderCancelled(OrderCancelled {
@@ -632,10 +843,13 @@ impl Core {
                                 remaining: w.remaining,
                                 reason,
                             }),
-                        ),
-                        None => Seq(self.next_seq),
-                    };
-                    self.decision_seqs.push(seq);
+                        );
+                        first.get_or_insert(seq);
+                        if let Some(Link::OneCancelsOther { sibling, .. }) = w.link {
+                            next = Some(sibling);
+                        }
+                    }
+                    self.decision_seqs.push(first.unwrap_or(Seq(self.next_seq)));
                 }
             }
         }
@@ -762,6 +976,7 @@ impl Core {
         cause: Causes,
         request: OrderRequest,
         reason: Reason,
+        bracket: Option<(Price, Price)>,
     ) -> Result<Seq, StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let OrderRequest {
@@ -791,8 +1006,19 @@ impl Core {
                 return refuse(self, why);
             }
         }
+        if let OrderKind::TrailingStop {
+            trail: Trail::Ppm(ppm),
+            ..
+        } = kind
+        {
+            if ppm == 0 || ppm >= 1_000_000 {
+                let why = Reason::new(rules::INVALID_ORDER.id, &[ReasonValue::Quantity(quantity)]);
+                return refuse(self, why);
+            }
+        }
         if let Some(tick) = self.config.tick_size {
-            let off = [kind.limit(), kind.stop()]
+            let exits = bracket.map_or([None, None], |(tp, sl)| [Some(tp), Some(sl)]);
+            let off = [kind.limit(), kind.stop(), exits[0], exits[1]]
                 .into_iter()
                 .flatten()
                 .find(|p| p.raw() % tick.raw() != 0);
@@ -812,6 +1038,23 @@ impl Core {
             return refuse(self, why);
         };
         let expected_price = kind.expected_price(close);
+        if let Some((take_profit, stop_loss)) = bracket {
+            let sides_right = match side {
+                Side::Buy => take_profit > expected_price && stop_loss < expected_price,
+                Side::Sell => take_profit < expected_price && stop_loss > expected_price,
+            };
+            if !sides_right {
+                let why = Reason::new(
+                    rules::INVALID_BRACKET.id,
+                    &[
+                        ReasonValue::Price(take_profit),
+                        ReasonValue::Price(stop_loss),
+                        ReasonValue::Price(expected_price),
+                    ],
+                );
+                return refuse(self, why);
+            }
+        }
         if let Some(why) = self.risk_refusal(ts, symbol, side, quantity, expected_price)? {
             return refuse(self, why);
         }
@@ -844,6 +1087,7 @@ impl Core {
             quantity,
             limit_price: kind.limit(),
             stop_price: kind.stop(),
+            trail: kind.trail(),
             reason,
         });
         let submitted = self.emit(ts, cause, body);
@@ -859,6 +1103,10 @@ impl Core {
             time_in_force,
             triggered: false,
             day: None,
+            link: bracket.map(|(take_profit, stop_loss)| Link::BracketEntry {
+                take_profit,
+                stop_loss,
+            }),
             wait_bars: self.config.latency_bars,
             arrives: (self.config.latency_ns > 0)
                 .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
@@ -952,6 +1200,7 @@ impl Core {
             quantity,
             limit_price: None,
             stop_price: None,
+            trail: None,
             reason,
         });
         let submitted = self.emit(ts, cause, body);
@@ -967,6 +1216,7 @@ impl Core {
             time_in_force: TimeInForce::Gtc,
             triggered: false,
             day: None,
+            link: None,
             wait_bars: self.config.latency_bars,
             arrives: (self.config.latency_ns > 0)
                 .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),

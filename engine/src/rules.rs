@@ -159,6 +159,55 @@ pub const BREAKER_RESET_DAY: RuleSpec = RuleSpec {
     fields: &[("tripped_day", Unit::Int), ("day", Unit::Int)],
 };
 
+/// A trailing stop moved after a bar that did not trigger it.
+pub const TRAILING_STOP_MOVED: RuleSpec = RuleSpec {
+    id: RuleId(19),
+    name: "trailing_stop_moved",
+    summary: "A trailing stop moved to its trail from the bar's best extreme (the high for a sell stop, the low for a buy stop); it only ever tightens.",
+    fields: &[("from", Unit::Price), ("to", Unit::Price), ("extreme", Unit::Price)],
+};
+
+/// A bracket's entry filled: an exit is placed.
+pub const BRACKET_EXIT: RuleSpec = RuleSpec {
+    id: RuleId(20),
+    name: "bracket_exit",
+    summary: "A bracket's entry filled, so its take-profit limit and stop-loss stop are placed for the filled quantity, one-cancels-other.",
+    fields: &[("entry_order", Unit::Int), ("price", Unit::Price)],
+};
+
+/// More of a bracket's entry filled: its exits grow.
+pub const BRACKET_GREW: RuleSpec = RuleSpec {
+    id: RuleId(21),
+    name: "bracket_grew",
+    summary: "More of a bracket's entry filled, so each of its exits grows by that quantity.",
+    fields: &[("entry_order", Unit::Int), ("filled", Unit::Quantity)],
+};
+
+/// One exit filled in part: the other shrinks by as much.
+pub const OCO_REDUCED: RuleSpec = RuleSpec {
+    id: RuleId(22),
+    name: "oco_reduced",
+    summary: "One of two one-cancels-other exits filled in part, so the other shrinks by the filled quantity.",
+    fields: &[("filled_order", Unit::Int), ("filled", Unit::Quantity)],
+};
+
+/// One exit filled in full: the other is cancelled.
+pub const OCO_FILLED: RuleSpec = RuleSpec {
+    id: RuleId(23),
+    name: "oco_filled",
+    summary:
+        "One of two one-cancels-other exits filled, leaving nothing for the other: it is cancelled.",
+    fields: &[("filled_order", Unit::Int)],
+};
+
+/// A bracket whose exits are on the wrong sides is refused.
+pub const INVALID_BRACKET: RuleSpec = RuleSpec {
+    id: RuleId(24),
+    name: "invalid_bracket",
+    summary: "A bracket is refused unless its take-profit is on the profitable side and its stop-loss on the losing side of the entry's expected price.",
+    fields: &[("take_profit", Unit::Price), ("stop_loss", Unit::Price), ("reference", Unit::Price)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -180,4 +229,10 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     BREAKER_LOSSES,
     BREAKER_RESET_AFTER,
     BREAKER_RESET_DAY,
+    TRAILING_STOP_MOVED,
+    BRACKET_EXIT,
+    BRACKET_GREW,
+    OCO_REDUCED,
+    OCO_FILLED,
+    INVALID_BRACKET,
 ];

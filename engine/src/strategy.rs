@@ -2,7 +2,7 @@
 
 use crate::event::{Direction, FeatureId, OrderId, Reason, RuleSpec, Side, SymbolId, TimeInForce};
 use crate::execution::OrderKind;
-use crate::fixed::Quantity;
+use crate::fixed::{Price, Quantity};
 use crate::market::MarketView;
 
 /// A trading strategy. The core calls [`Strategy::on_slice`] once per time slice (all bars
@@ -63,6 +63,8 @@ pub enum Decision {
         request: OrderRequest,
         reason: Reason,
         because: Option<SignalRef>,
+        /// A bracket's exits: (take-profit limit, stop-loss stop), placed when it fills.
+        bracket: Option<(Price, Price)>,
     },
     /// Cancels a working order (ids from [`crate::market::MarketView::working_orders`]); an
     /// order no longer working (filled, expired) is left alone.
@@ -141,6 +143,26 @@ impl Decisions {
             request,
             reason,
             because,
+            bracket: None,
+        });
+    }
+
+    /// Records a bracket: the entry `request`, and once it fills a take-profit limit at
+    /// `take_profit` and a stop-loss stop at `stop_loss` for the filled quantity, each
+    /// cancelling the other as it fills.
+    pub fn bracket(
+        &mut self,
+        request: OrderRequest,
+        take_profit: Price,
+        stop_loss: Price,
+        reason: Reason,
+        because: Option<SignalRef>,
+    ) {
+        self.items.push(Decision::Order {
+            request,
+            reason,
+            because,
+            bracket: Some((take_profit, stop_loss)),
         });
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
-    Bar, EventBody, OrderId, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce, Unit,
+    Bar, EventBody, OrderId, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce, Trail, Unit,
 };
 use tape_engine::execution::{CostModel, FillTiming, OrderKind};
 use tape_engine::fixed::{Money, Price, Quantity};
@@ -62,7 +62,7 @@ impl Strategy for RandomOrders {
                 let off = if rng.below(8) == 0 { 1 } else { 0 };
                 Price::from_raw((close / TICK + ticks).max(1) * TICK + off).expect("positive")
             };
-            let kind = match self.rng.below(4) {
+            let kind = match self.rng.below(6) {
                 0 => OrderKind::Market,
                 1 => OrderKind::Limit {
                     limit: level(&mut self.rng),
@@ -70,10 +70,22 @@ impl Strategy for RandomOrders {
                 2 => OrderKind::Stop {
                     stop: level(&mut self.rng),
                 },
-                _ => OrderKind::StopLimit {
+                3 => OrderKind::StopLimit {
                     stop: level(&mut self.rng),
                     limit: level(&mut self.rng),
                 },
+                4 => OrderKind::TrailingStop {
+                    trail: if self.rng.below(2) == 0 {
+                        Trail::Price(
+                            Price::from_raw(TICK * (1 + self.rng.below(30) as i64))
+                                .expect("positive"),
+                        )
+                    } else {
+                        Trail::Ppm(1 + self.rng.below(100_000) as u32)
+                    },
+                    stop: level(&mut self.rng),
+                },
+                _ => OrderKind::Market,
             };
             let time_in_force = match self.rng.below(3) {
                 0 => TimeInForce::Gtc,
@@ -86,17 +98,20 @@ impl Strategy for RandomOrders {
                 Side::Sell
             };
             let units = self.rng.below(60) as i64;
-            out.order(
-                OrderRequest {
-                    symbol,
-                    side,
-                    quantity: Quantity::from_units(units).expect("small"),
-                    kind,
-                    time_in_force,
-                },
-                reason,
-                None,
-            );
+            let request = OrderRequest {
+                symbol,
+                side,
+                quantity: Quantity::from_units(units).expect("small"),
+                kind,
+                time_in_force,
+            };
+            if self.rng.below(4) == 0 {
+                // A bracket around the close (sometimes on the wrong sides: refused).
+                let (a, b) = (level(&mut self.rng), level(&mut self.rng));
+                out.bracket(request, a, b, reason, None);
+            } else {
+                out.order(request, reason, None);
+            }
         }
     }
 }
@@ -235,6 +250,15 @@ proptest! {
                     let entry = orders.get_mut(&f.order).expect("filled after submitted");
                     entry.1 = entry.1.checked_add(f.quantity).expect("fits");
                     prop_assert_eq!(entry.0.checked_sub(entry.1).expect("fits"), f.remaining);
+                }
+                EventBody::OrderAmended(a) => {
+                    // A linked order grew or shrank: its quantity is what it filled plus what is
+                    // left now.
+                    let entry = orders.get_mut(&a.order).expect("amended after submitted");
+                    entry.0 = entry.1.checked_add(a.remaining).expect("fits");
+                    if let Some(stop) = a.stop_price {
+                        prop_assert_eq!(stop.raw() % TICK, 0, "a stop moved off the grid: {:?}", e);
+                    }
                 }
                 EventBody::OrderCancelled(c) => {
                     let entry = orders.get_mut(&c.order).expect("cancelled after submitted");

@@ -19,7 +19,8 @@ mod reason;
 pub use decision::{Direction, Signal, Target};
 pub use input::{Bar, BarError, DataNote, Feature, FeatureId, RunStarted};
 pub use order::{
-    OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side, TimeInForce,
+    OrderAmended, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side,
+    TimeInForce, Trail,
 };
 pub use portfolio::{BreakerChange, PortfolioSnapshot, RunFinished};
 pub use reason::{Reason, ReasonValue, Rule, RuleId, RuleSpec, RuleTable, Unit, MAX_REASON_VALUES};
@@ -158,7 +159,8 @@ macro_rules! event_kinds {
                     EventKind::DataQuarantined | EventKind::DataWarning => 2,
                     EventKind::Feature
                     | EventKind::CircuitBreakerTripped
-                    | EventKind::CircuitBreakerReset => 3,
+                    | EventKind::CircuitBreakerReset
+                    | EventKind::OrderAmended => 3,
                     _ => 1,
                 }
             }
@@ -198,6 +200,7 @@ event_kinds! {
     RunFinished       = 0x0107, "run_finished",       Derived, RunFinished;
     CircuitBreakerTripped = 0x0108, "circuit_breaker_tripped", Derived, BreakerChange;
     CircuitBreakerReset   = 0x0109, "circuit_breaker_reset",   Derived, BreakerChange;
+    OrderAmended          = 0x010A, "order_amended",           Derived, OrderAmended;
 }
 
 /// One field of a payload, typed so renderers (show, JSON, exports) never guess units.
@@ -271,16 +274,33 @@ impl EventBody {
                 ("position", F::Quantity(t.position)),
                 ("reason", F::Reason(t.reason)),
             ],
-            EventBody::OrderSubmitted(o) => vec![
-                ("order", F::U64(o.order.0)),
-                ("symbol", F::Symbol(o.symbol)),
-                ("side", F::Word(o.side.name())),
-                ("order_type", F::Word(o.order_type.name())),
-                ("time_in_force", F::Word(o.time_in_force.name())),
-                ("quantity", F::Quantity(o.quantity)),
-                ("limit_price", F::OptPrice(o.limit_price)),
-                ("stop_price", F::OptPrice(o.stop_price)),
-                ("reason", F::Reason(o.reason)),
+            EventBody::OrderSubmitted(o) => {
+                let mut fields = vec![
+                    ("order", F::U64(o.order.0)),
+                    ("symbol", F::Symbol(o.symbol)),
+                    ("side", F::Word(o.side.name())),
+                    ("order_type", F::Word(o.order_type.name())),
+                    ("time_in_force", F::Word(o.time_in_force.name())),
+                    ("quantity", F::Quantity(o.quantity)),
+                    ("limit_price", F::OptPrice(o.limit_price)),
+                    ("stop_price", F::OptPrice(o.stop_price)),
+                ];
+                // Only trailing stops have a trail: other orders print as they always did.
+                match o.trail {
+                    Some(Trail::Price(p)) => fields.push(("trail", F::Price(p))),
+                    Some(Trail::Ppm(ppm)) => fields.push(("trail_ppm", F::U64(ppm.into()))),
+                    None => {}
+                }
+                fields.push(("reason", F::Reason(o.reason)));
+                fields
+            }
+            EventBody::OrderAmended(a) => vec![
+                ("order", F::U64(a.order.0)),
+                ("symbol", F::Symbol(a.symbol)),
+                ("remaining", F::Quantity(a.remaining)),
+                ("limit_price", F::OptPrice(a.limit_price)),
+                ("stop_price", F::OptPrice(a.stop_price)),
+                ("reason", F::Reason(a.reason)),
             ],
             EventBody::OrderRejected(r) => vec![
                 ("order", F::U64(r.order.0)),
@@ -340,6 +360,7 @@ impl EventBody {
             EventBody::Signal(s) => Some(s.symbol),
             EventBody::Target(t) => Some(t.symbol),
             EventBody::OrderSubmitted(o) => Some(o.symbol),
+            EventBody::OrderAmended(a) => Some(a.symbol),
             EventBody::OrderRejected(r) => Some(r.symbol),
             EventBody::OrderFilled(f) => Some(f.symbol),
             EventBody::OrderCancelled(c) => Some(c.symbol),

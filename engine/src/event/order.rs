@@ -39,8 +39,7 @@ impl Side {
     }
 }
 
-/// How an order's price is determined. This format version's simulator fills `Market` only;
-/// the other codes are reserved so richer execution needs no format change.
+/// How an order's price is determined (docs/execution.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderType {
     /// At the next bar's open, plus slippage.
@@ -51,6 +50,8 @@ pub enum OrderType {
     Stop,
     /// Becomes a limit order once the stop price trades.
     StopLimit,
+    /// A stop that follows the best price in the position's favour (format version 3).
+    TrailingStop,
 }
 
 impl OrderType {
@@ -61,6 +62,7 @@ impl OrderType {
             OrderType::Limit => 1,
             OrderType::Stop => 2,
             OrderType::StopLimit => 3,
+            OrderType::TrailingStop => 4,
         }
     }
 
@@ -71,6 +73,7 @@ impl OrderType {
             1 => Some(OrderType::Limit),
             2 => Some(OrderType::Stop),
             3 => Some(OrderType::StopLimit),
+            4 => Some(OrderType::TrailingStop),
             _ => None,
         }
     }
@@ -82,6 +85,7 @@ impl OrderType {
             OrderType::Limit => "limit",
             OrderType::Stop => "stop",
             OrderType::StopLimit => "stop_limit",
+            OrderType::TrailingStop => "trailing_stop",
         }
     }
 }
@@ -146,9 +150,51 @@ pub struct OrderSubmitted {
     pub quantity: Quantity,
     /// Limit price, for limit orders.
     pub limit_price: Option<Price>,
-    /// Trigger price, for stop orders.
+    /// Trigger price, for stop orders (a trailing stop's first stop).
     pub stop_price: Option<Price>,
+    /// How far a trailing stop follows the best price (format version 3; else `None`).
+    pub trail: Option<Trail>,
     /// Why this order, with the numbers (target, position, pending).
+    pub reason: Reason,
+}
+
+/// How far a trailing stop stays from the best price since it was placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trail {
+    /// A fixed price distance.
+    Price(Price),
+    /// A fraction of the best price, in parts per million.
+    Ppm(u32),
+}
+
+impl Trail {
+    /// Wire code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Trail::Price(_) => 0,
+            Trail::Ppm(_) => 1,
+        }
+    }
+}
+
+/// A working order changed: its stop moved (a trailing stop), or a strategy or a linked order
+/// changed its quantity or prices (format version 3).
+///
+/// Caused by: the bar that moved a trailing stop, the decision that amended it, or the fill of
+/// a linked order. Known at: that bar's or slice's time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OrderAmended {
+    /// The order.
+    pub order: OrderId,
+    /// Which instrument.
+    pub symbol: SymbolId,
+    /// What is left to fill, after the change.
+    pub remaining: Quantity,
+    /// The limit price after the change, if it has one.
+    pub limit_price: Option<Price>,
+    /// The stop price after the change, if it has one.
+    pub stop_price: Option<Price>,
+    /// Why, with the numbers.
     pub reason: Reason,
 }
 

@@ -16,6 +16,8 @@
 //!   the decision time plus `latency_ns`.
 //! - With a participation cap, the orders of a symbol fill at most that fraction of the bar's
 //!   volume together, in submission order; the rest of an order carries to later bars.
+//! - A bracket's exits are one-cancels-other: what one fills comes off the other. A bar that
+//!   reaches both is read conservatively: the stop-loss fills, the take-profit does not.
 //! - Time in force: `gtc` works until filled or cancelled; `ioc` works on one bar (the first
 //!   it may fill on) and its remainder is cancelled; `day` works through the UTC day of the
 //!   first bar it may fill on and is cancelled by the first bar of a later day.
@@ -29,7 +31,7 @@
 
 pub mod path;
 
-use crate::event::{Bar, OrderId, OrderType, Seq, Side, SymbolId, TimeInForce};
+use crate::event::{Bar, OrderId, OrderType, Seq, Side, SymbolId, TimeInForce, Trail};
 use crate::fixed::{FixedError, Money, Price, Quantity, QTY_SCALE};
 use crate::time::Ts;
 use path::{first_touch, start, Cross};
@@ -140,6 +142,15 @@ pub enum OrderKind {
         /// The worst price accepted once triggered.
         limit: Price,
     },
+    /// A stop that follows the best price: after each bar that does not trigger it, the stop
+    /// moves to `trail` from that bar's best extreme (the high for a sell stop, the low for a
+    /// buy stop) if that is tighter — never looser.
+    TrailingStop {
+        /// How far it stays from the best price.
+        trail: Trail,
+        /// The current trigger.
+        stop: Price,
+    },
 }
 
 impl OrderKind {
@@ -150,6 +161,15 @@ impl OrderKind {
             OrderKind::Limit { .. } => OrderType::Limit,
             OrderKind::Stop { .. } => OrderType::Stop,
             OrderKind::StopLimit { .. } => OrderType::StopLimit,
+            OrderKind::TrailingStop { .. } => OrderType::TrailingStop,
+        }
+    }
+
+    /// The trail of a trailing stop.
+    pub fn trail(self) -> Option<Trail> {
+        match self {
+            OrderKind::TrailingStop { trail, .. } => Some(trail),
+            _ => None,
         }
     }
 
@@ -157,14 +177,16 @@ impl OrderKind {
     pub fn limit(self) -> Option<Price> {
         match self {
             OrderKind::Limit { limit } | OrderKind::StopLimit { limit, .. } => Some(limit),
-            OrderKind::Market | OrderKind::Stop { .. } => None,
+            OrderKind::Market | OrderKind::Stop { .. } | OrderKind::TrailingStop { .. } => None,
         }
     }
 
-    /// The stop price, if any.
+    /// The stop price, if any (a trailing stop's current one).
     pub fn stop(self) -> Option<Price> {
         match self {
-            OrderKind::Stop { stop } | OrderKind::StopLimit { stop, .. } => Some(stop),
+            OrderKind::Stop { stop }
+            | OrderKind::StopLimit { stop, .. }
+            | OrderKind::TrailingStop { stop, .. } => Some(stop),
             OrderKind::Market | OrderKind::Limit { .. } => None,
         }
     }
@@ -199,11 +221,34 @@ pub struct WorkingOrder {
     pub triggered: bool,
     /// For `day` orders: the UTC day (days since the epoch) of the first bar it could fill on.
     pub day: Option<i64>,
+    /// How it is tied to other orders (a bracket's entry or exits).
+    pub link: Option<Link>,
     /// Latency in bars: this many more bars of the symbol pass before it may fill.
     pub wait_bars: u32,
     /// Latency in time: it reaches the market at this time, so it may fill only on a bar
     /// that opens then or later (a bar opens when the symbol's previous bar closed).
     pub arrives: Option<Ts>,
+}
+
+/// How an order is tied to others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// A bracket's entry: its fills place (then grow) a take-profit limit and a stop-loss
+    /// stop for the filled quantity, one-cancels-other.
+    BracketEntry {
+        /// The take-profit limit price.
+        take_profit: Price,
+        /// The stop-loss stop price.
+        stop_loss: Price,
+    },
+    /// One of two exits: what fills here comes off the other; when it has nothing left, the
+    /// other is cancelled.
+    OneCancelsOther {
+        /// The other exit.
+        sibling: OrderId,
+        /// The bracket's entry.
+        entry: OrderId,
+    },
 }
 
 /// A fill computed for a bar, before the core records it.
@@ -219,6 +264,56 @@ pub struct ComputedFill {
     pub fee: Money,
     /// Money lost against the expected price (negative when the fill was better).
     pub slippage: Money,
+}
+
+/// Moves a trailing stop that this bar did not trigger to its trail from the bar's best
+/// extreme, if that is tighter; returns the old stop and the extreme when it moved.
+fn trail_after(
+    w: &mut WorkingOrder,
+    bar: &Bar,
+    tick_raw: i64,
+) -> Result<Option<(Price, Price)>, FixedError> {
+    let OrderKind::TrailingStop { trail, stop } = w.kind else {
+        return Ok(None);
+    };
+    // A sell stop protects a long: it follows the high up. A buy stop follows the low down.
+    let extreme = match w.side {
+        Side::Sell => bar.high,
+        Side::Buy => bar.low,
+    };
+    let distance = match trail {
+        Trail::Price(d) => d.raw(),
+        Trail::Ppm(ppm) => {
+            let v = extreme.raw() as i128 * i128::from(ppm);
+            // Rounded so the stop sits no tighter than the trail says.
+            (match w.side {
+                Side::Sell => ceil_div(v, 1_000_000),
+                Side::Buy => v / 1_000_000,
+            }) as i64
+        }
+    };
+    let candidate = match w.side {
+        Side::Sell => extreme.raw().checked_sub(distance),
+        Side::Buy => extreme.raw().checked_add(distance),
+    }
+    .ok_or(FixedError::Overflow {
+        op: "trailing stop",
+    })?;
+    // On the grid, away from the price.
+    let candidate = match w.side {
+        Side::Sell => candidate.div_euclid(tick_raw) * tick_raw,
+        Side::Buy => ceil_div(i128::from(candidate), i128::from(tick_raw)) as i64 * tick_raw,
+    };
+    let tighter = match w.side {
+        Side::Sell => candidate > stop.raw(),
+        Side::Buy => candidate < stop.raw(),
+    };
+    if !tighter || candidate <= 0 {
+        return Ok(None);
+    }
+    let new = Price::from_raw(candidate)?;
+    w.kind = OrderKind::TrailingStop { trail, stop: new };
+    Ok(Some((stop, extreme)))
 }
 
 /// `n / d` rounded up (toward +∞), `d > 0`.
@@ -249,6 +344,39 @@ pub enum Expiry {
     DayEnded,
 }
 
+/// A trailing stop the book moved after a bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// Its symbol.
+    pub symbol: SymbolId,
+    /// The order, with its new stop.
+    pub working: WorkingOrder,
+    /// The stop before.
+    pub from: Price,
+    /// The bar's extreme it followed.
+    pub extreme: Price,
+}
+
+/// What working a bar did to the book: fills, dropped orders and moved stops, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BarWork {
+    /// Fills, in submission order of their orders.
+    pub fills: Vec<ComputedFill>,
+    /// Orders dropped by their time in force.
+    pub expired: Vec<Expired>,
+    /// Trailing stops moved after the bar.
+    pub moved: Vec<Moved>,
+}
+
+impl BarWork {
+    /// Empties it for the next bar, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.fills.clear();
+        self.expired.clear();
+        self.moved.clear();
+    }
+}
+
 /// An order the book dropped, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expired {
@@ -270,6 +398,8 @@ pub struct OrderBook {
     committed_cash: Money,
     /// Per symbol: when its latest bar closed (when the next one opens).
     last_close: Vec<Option<Ts>>,
+    /// The price grid trailing stops are moved on (raw units; 1 = any price).
+    tick_raw: i64,
 }
 
 impl OrderBook {
@@ -281,7 +411,16 @@ impl OrderBook {
             working: vec![Vec::new(); symbols],
             committed_cash: Money::ZERO,
             last_close: vec![None; symbols],
+            tick_raw: 1,
         }
+    }
+
+    /// The same book moving trailing stops on this price grid: a moved stop is rounded away
+    /// from the price (down for a sell stop, up for a buy stop), so it keeps at least its
+    /// trail.
+    pub fn with_tick(mut self, tick: Option<Price>) -> Self {
+        self.tick_raw = tick.map_or(1, Price::raw);
+        self
     }
 
     /// The same book with a volume participation cap, in parts per million of a bar's
@@ -327,6 +466,21 @@ impl OrderBook {
         Ok(())
     }
 
+    /// Changes what is left of a working order (a linked order's fill grows or shrinks it);
+    /// returns the order as changed, or `None` if it is not working.
+    pub fn resize(
+        &mut self,
+        symbol: SymbolId,
+        order: OrderId,
+        remaining: Quantity,
+    ) -> Option<WorkingOrder> {
+        let w = self.working[symbol.0 as usize]
+            .iter_mut()
+            .find(|w| w.order == order)?;
+        w.remaining = remaining;
+        Some(*w)
+    }
+
     /// Removes a working order by id (a strategy's cancel), releasing its cash.
     pub fn cancel(
         &mut self,
@@ -359,13 +513,12 @@ impl OrderBook {
     /// expired `day` orders leave first, then each order fills by its kind along the bar's
     /// walk (within the participation cap), then `ioc` remainders leave. Fills go to `fills`,
     /// dropped orders to `expired`.
-    pub fn fill_on_bar(
-        &mut self,
-        ts: Ts,
-        bar: &Bar,
-        fills: &mut Vec<ComputedFill>,
-        expired: &mut Vec<Expired>,
-    ) -> Result<(), FixedError> {
+    pub fn fill_on_bar(&mut self, ts: Ts, bar: &Bar, out: &mut BarWork) -> Result<(), FixedError> {
+        let BarWork {
+            fills,
+            expired,
+            moved,
+        } = out;
         let symbol = bar.symbol;
         let today = ts.day();
         let opened = self.last_close[symbol.0 as usize].replace(ts);
@@ -397,7 +550,22 @@ impl OrderBook {
                     None => w.day = Some(today),
                 }
             }
-            if let Some(touch) = self.touch(&mut w, bar) {
+            // An ambiguous bar that reaches both exits of a bracket is read the conservative
+            // way: the stop-loss fills, the take-profit waits (and then has nothing left).
+            let stop_loss_touched = match (w.kind, w.link) {
+                (OrderKind::Limit { .. }, Some(Link::OneCancelsOther { sibling, .. })) => working
+                    [i + 1..]
+                    .iter()
+                    .find(|x| x.order == sibling)
+                    .is_some_and(|x| self.touch(&mut x.clone(), bar).is_some()),
+                _ => false,
+            };
+            let touched = if stop_loss_touched {
+                None
+            } else {
+                self.touch(&mut w, bar)
+            };
+            if let Some(touch) = touched {
                 let quantity = match cap {
                     Some(left) => w.remaining.min(left),
                     None => w.remaining,
@@ -416,7 +584,18 @@ impl OrderBook {
                     fills.push(fill);
                 }
             }
-            if w.time_in_force == TimeInForce::Ioc && !w.remaining.is_zero() {
+            if w.remaining.is_zero() {
+                continue;
+            }
+            if let Some((from, extreme)) = trail_after(&mut w, bar, self.tick_raw)? {
+                moved.push(Moved {
+                    symbol,
+                    working: w,
+                    from,
+                    extreme,
+                });
+            }
+            if w.time_in_force == TimeInForce::Ioc {
                 self.release(&w)?;
                 expired.push(Expired {
                     symbol,
@@ -425,10 +604,8 @@ impl OrderBook {
                 });
                 continue;
             }
-            if !w.remaining.is_zero() {
-                working[kept] = w;
-                kept += 1;
-            }
+            working[kept] = w;
+            kept += 1;
         }
         working.truncate(kept);
         self.working[symbol.0 as usize] = working;
@@ -479,7 +656,7 @@ impl OrderBook {
             OrderKind::Market => Some(Touch::AtMarket(bar.open)),
             OrderKind::Limit { limit } => first_touch(&walk, start(bar), limit, limit_cross)
                 .map(|at| Touch::AtLimit(at.price)),
-            OrderKind::Stop { stop } => {
+            OrderKind::Stop { stop } | OrderKind::TrailingStop { stop, .. } => {
                 first_touch(&walk, start(bar), stop, stop_cross).map(|at| Touch::AtMarket(at.price))
             }
             OrderKind::StopLimit { stop, limit } => {
@@ -609,6 +786,7 @@ mod tests {
             time_in_force: tif,
             triggered: false,
             day: None,
+            link: None,
             wait_bars: 0,
             arrives: None,
         }
@@ -631,10 +809,10 @@ mod tests {
 
     /// Works the book on bar `b` of day `day`; returns the fills and the dropped orders.
     fn work(book: &mut OrderBook, day: i64, b: &Bar) -> (Vec<ComputedFill>, Vec<Expired>) {
-        let (mut fills, mut expired) = (Vec::new(), Vec::new());
-        book.fill_on_bar(Ts(day * DAY + DAY / 2), b, &mut fills, &mut expired)
+        let mut out = BarWork::default();
+        book.fill_on_bar(Ts(day * DAY + DAY / 2), b, &mut out)
             .expect("fits");
-        (fills, expired)
+        (out.fills, out.expired)
     }
 
     #[test]
@@ -878,27 +1056,72 @@ mod tests {
         let minute = 60_000_000_000;
         let ten = 10 * 60 * minute;
         let mut book = book(0, 0);
-        let mut fills = Vec::new();
-        let mut expired = Vec::new();
+        let mut out = BarWork::default();
         // The bar that closed at 10:00 (the decision bar) is known to the book.
-        book.fill_on_bar(Ts(ten), &b, &mut fills, &mut expired)
-            .expect("fits");
+        book.fill_on_bar(Ts(ten), &b, &mut out).expect("fits");
         let mut w = order(1, Side::Buy, OrderKind::Market, TimeInForce::Ioc);
         w.arrives = Some(Ts(ten + 90_000_000_000));
         book.add(SymbolId(0), w).expect("fits");
+        let mut expired = 0;
         for (close, expect) in [
             (ten + minute, 0),
             (ten + 2 * minute, 0),
             (ten + 3 * minute, 1),
         ] {
-            fills.clear();
-            book.fill_on_bar(Ts(close), &b, &mut fills, &mut expired)
-                .expect("fits");
-            assert_eq!(fills.len(), expect, "bar closing at {close}");
+            out.clear();
+            book.fill_on_bar(Ts(close), &b, &mut out).expect("fits");
+            assert_eq!(out.fills.len(), expect, "bar closing at {close}");
+            expired += out.expired.len();
         }
-        assert!(
-            expired.is_empty(),
-            "an ioc order counts its bar from its arrival"
+        assert_eq!(expired, 0, "an ioc order counts its bar from its arrival");
+    }
+
+    #[test]
+    fn a_trailing_stop_follows_the_best_price_and_never_loosens() {
+        let mut book = book(0, 0);
+        let kind = OrderKind::TrailingStop {
+            trail: Trail::Price(px(2.0)),
+            stop: px(95.0),
+        };
+        book.add(SymbolId(0), order(0, Side::Sell, kind, TimeInForce::Gtc))
+            .expect("fits");
+        let stop = |book: &OrderBook| book.working(SymbolId(0))[0].kind.stop();
+        let mut out = BarWork::default();
+        // High 103: the stop follows up to 101.
+        book.fill_on_bar(Ts(1), &bar(100.0, 103.0, 99.0, 102.0), &mut out)
+            .expect("fits");
+        assert_eq!(stop(&book), Some(px(101.0)));
+        assert_eq!(
+            (out.moved[0].from, out.moved[0].extreme),
+            (px(95.0), px(103.0))
         );
+        // High 102.5 → 100.5 would loosen it: it stays at 101.
+        out.clear();
+        book.fill_on_bar(Ts(2), &bar(102.0, 102.5, 101.5, 102.0), &mut out)
+            .expect("fits");
+        assert_eq!(stop(&book), Some(px(101.0)));
+        assert!(out.moved.is_empty());
+        // The walk 101.2 → 101.5 → 100 → 100.5 crosses 101 on the way down: filled there.
+        out.clear();
+        book.fill_on_bar(Ts(3), &bar(101.2, 101.5, 100.0, 100.5), &mut out)
+            .expect("fits");
+        assert_eq!(out.fills[0].price, px(101.0));
+        assert!(out.moved.is_empty(), "a filled stop does not move");
+
+        // By percent: 5% under a high of 200 is 190.
+        let mut book = book_with(OrderKind::TrailingStop {
+            trail: Trail::Ppm(50_000),
+            stop: px(150.0),
+        });
+        book.fill_on_bar(Ts(1), &bar(195.0, 200.0, 190.5, 198.0), &mut out)
+            .expect("fits");
+        assert_eq!(book.working(SymbolId(0))[0].kind.stop(), Some(px(190.0)));
+    }
+
+    fn book_with(kind: OrderKind) -> OrderBook {
+        let mut book = book(0, 0);
+        book.add(SymbolId(0), order(0, Side::Sell, kind, TimeInForce::Gtc))
+            .expect("fits");
+        book
     }
 }

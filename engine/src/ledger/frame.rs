@@ -24,9 +24,9 @@
 
 use crate::event::{
     Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, EventKind, Feature,
-    FeatureId, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
-    PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
-    Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    FeatureId, OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted,
+    OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal,
+    SymbolId, Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use crate::fixed::{Money, Price, Quantity};
 use crate::time::Ts;
@@ -342,7 +342,9 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.u8(o.side.code());
             p.u8(o.order_type.code());
             p.u8(o.time_in_force.code());
-            p.u8(u8::from(o.limit_price.is_some()) | (u8::from(o.stop_price.is_some()) << 1));
+            p.u8(u8::from(o.limit_price.is_some())
+                | (u8::from(o.stop_price.is_some()) << 1)
+                | (u8::from(o.trail.is_some()) << 2));
             p.i64(o.quantity.raw());
             if let Some(l) = o.limit_price {
                 p.i64(l.raw());
@@ -350,7 +352,27 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             if let Some(s) = o.stop_price {
                 p.i64(s.raw());
             }
+            if let Some(trail) = o.trail {
+                p.u8(trail.code());
+                p.i64(match trail {
+                    Trail::Price(d) => d.raw(),
+                    Trail::Ppm(ppm) => ppm.into(),
+                });
+            }
             p.reason(&o.reason);
+        }
+        EventBody::OrderAmended(a) => {
+            p.u64(a.order.0);
+            p.u32(a.symbol.0);
+            p.u8(u8::from(a.limit_price.is_some()) | (u8::from(a.stop_price.is_some()) << 1));
+            p.i64(a.remaining.raw());
+            if let Some(l) = a.limit_price {
+                p.i64(l.raw());
+            }
+            if let Some(s) = a.stop_price {
+                p.i64(s.raw());
+            }
+            p.reason(&a.reason);
         }
         EventBody::OrderRejected(r) => {
             p.u64(r.order.0);
@@ -610,6 +632,36 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             }
             EventBody::Feature(feature)
         }
+        EventKind::OrderAmended => {
+            let order = OrderId(t.u64("order")?);
+            let symbol = t.symbol()?;
+            let flags = t.u8("price_flags")?;
+            if flags > 0b11 {
+                return Err(DecodeError::UnknownCode {
+                    field: "price_flags",
+                    code: flags,
+                });
+            }
+            let remaining = t.qty("remaining")?;
+            let limit_price = if flags & 1 != 0 {
+                Some(t.price("limit_price")?)
+            } else {
+                None
+            };
+            let stop_price = if flags & 2 != 0 {
+                Some(t.price("stop_price")?)
+            } else {
+                None
+            };
+            EventBody::OrderAmended(OrderAmended {
+                order,
+                symbol,
+                remaining,
+                limit_price,
+                stop_price,
+                reason: t.reason()?,
+            })
+        }
         EventKind::CircuitBreakerTripped => EventBody::CircuitBreakerTripped(BreakerChange {
             reason: t.reason()?,
         }),
@@ -650,7 +702,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 code,
             })?;
             let flags = t.u8("price_flags")?;
-            if flags > 0b11 {
+            if flags > 0b111 {
                 return Err(DecodeError::UnknownCode {
                     field: "price_flags",
                     code: flags,
@@ -667,6 +719,30 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             } else {
                 None
             };
+            let trail = if flags & 4 != 0 {
+                let code = t.u8("trail_kind")?;
+                let value = t.i64("trail")?;
+                Some(match code {
+                    0 => Trail::Price(
+                        Price::from_raw(value)
+                            .map_err(|_| DecodeError::BadPrice { field: "trail" })?,
+                    ),
+                    1 => {
+                        Trail::Ppm(u32::try_from(value).map_err(|_| DecodeError::UnknownCode {
+                            field: "trail",
+                            code: 1,
+                        })?)
+                    }
+                    other => {
+                        return Err(DecodeError::UnknownCode {
+                            field: "trail_kind",
+                            code: other,
+                        })
+                    }
+                })
+            } else {
+                None
+            };
             EventBody::OrderSubmitted(OrderSubmitted {
                 order,
                 symbol,
@@ -676,6 +752,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 quantity,
                 limit_price,
                 stop_price,
+                trail,
                 reason: t.reason()?,
             })
         }

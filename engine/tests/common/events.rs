@@ -7,9 +7,9 @@ use proptest::prelude::*;
 
 use tape_engine::event::{
     Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, Feature, FeatureId,
-    OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
+    OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
     PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
-    Target, TimeInForce, MAX_CAUSES, MAX_REASON_VALUES,
+    Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::Ts;
@@ -123,6 +123,29 @@ fn feature() -> impl Strategy<Value = EventBody> {
         })
 }
 
+fn order_amended() -> impl Strategy<Value = EventBody> {
+    (
+        order_id(),
+        symbol(),
+        quantity(),
+        proptest::option::of(price()),
+        proptest::option::of(price()),
+        reason(),
+    )
+        .prop_map(
+            |(order, symbol, remaining, limit_price, stop_price, reason)| {
+                EventBody::OrderAmended(OrderAmended {
+                    order,
+                    symbol,
+                    remaining,
+                    limit_price,
+                    stop_price,
+                    reason,
+                })
+            },
+        )
+}
+
 fn breaker(tripped: bool) -> impl Strategy<Value = EventBody> {
     reason().prop_map(move |reason| {
         let change = BreakerChange { reason };
@@ -165,7 +188,8 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
         Just(OrderType::Market),
         Just(OrderType::Limit),
         Just(OrderType::Stop),
-        Just(OrderType::StopLimit)
+        Just(OrderType::StopLimit),
+        Just(OrderType::TrailingStop)
     ];
     let time_in_force = prop_oneof![
         Just(TimeInForce::Gtc),
@@ -181,6 +205,10 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
         quantity(),
         proptest::option::of(price()),
         proptest::option::of(price()),
+        proptest::option::of(prop_oneof![
+            price().prop_map(Trail::Price),
+            any::<u32>().prop_map(Trail::Ppm)
+        ]),
         reason(),
     )
         .prop_map(
@@ -193,6 +221,7 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
                 quantity,
                 limit_price,
                 stop_price,
+                trail,
                 reason,
             )| {
                 EventBody::OrderSubmitted(OrderSubmitted {
@@ -204,6 +233,7 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
                     quantity,
                     limit_price,
                     stop_price,
+                    trail,
                     reason,
                 })
             },
@@ -350,10 +380,11 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
             event(run_finished()),
             event(breaker(true)),
             event(breaker(false)),
+            event(order_amended()),
         ),
     )
-        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, (j, k, l))| {
-            vec![a, b, x, y, z, c, d, e, f, g, h, i, j, k, l]
+        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, (j, k, l, m))| {
+            vec![a, b, x, y, z, c, d, e, f, g, h, i, j, k, l, m]
         })
 }
 
@@ -370,7 +401,12 @@ pub fn payload_len(body: &EventBody) -> usize {
         EventBody::Target(t) => 4 + 8 + reason(&t.reason),
         EventBody::OrderSubmitted(o) => {
             let prices = usize::from(o.limit_price.is_some()) + usize::from(o.stop_price.is_some());
-            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + reason(&o.reason)
+            let trail = if o.trail.is_some() { 1 + 8 } else { 0 };
+            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + reason(&o.reason)
+        }
+        EventBody::OrderAmended(a) => {
+            let prices = usize::from(a.limit_price.is_some()) + usize::from(a.stop_price.is_some());
+            8 + 4 + 1 + 8 + 8 * prices + reason(&a.reason)
         }
         EventBody::OrderRejected(r) => 8 + 4 + 1 + 8 + reason(&r.reason),
         EventBody::OrderFilled(_) => 8 + 4 + 1 + 6 * 8,

@@ -69,12 +69,15 @@ pub const CHURN_RULES: &[RuleSpec] = &[CHURN_SIZE, CHURN_FLIP];
 /// - symbol 2: a target when `n % 29 == 3` (refused: no market price).
 pub struct Churn {
     slice: i64,
+    /// Also a trailing stop at slice 1 (its moves depend on prices).
+    trailing: bool,
 }
 
 impl Churn {
-    /// A fresh strategy.
-    pub fn new() -> Self {
-        Self { slice: 0 }
+    /// A fresh strategy; with `trailing`, it also places a far trailing stop at slice 1,
+    /// which then moves with the highs (`order_amended`).
+    pub fn new(trailing: bool) -> Self {
+        Self { slice: 0, trailing }
     }
 }
 
@@ -117,6 +120,21 @@ impl Strategy for Churn {
         }
         if n % 29 == 3 {
             out.target(SymbolId(2), units(5), size, None);
+        }
+        if self.trailing && n == 1 {
+            let request = tape_engine::strategy::OrderRequest {
+                symbol: SymbolId(0),
+                side: tape_engine::event::Side::Sell,
+                quantity: units(1),
+                kind: tape_engine::execution::OrderKind::TrailingStop {
+                    trail: tape_engine::event::Trail::Price(
+                        Price::from_raw(50 * PRICE_SCALE).expect("positive"),
+                    ),
+                    stop: Price::from_raw(PRICE_SCALE).expect("positive"),
+                },
+                time_in_force: tape_engine::event::TimeInForce::Gtc,
+            };
+            out.order(request, size, None);
         }
     }
 }
@@ -199,8 +217,8 @@ pub fn header(config: &str) -> Header {
 
 /// Runs the real core over [`market`] and returns every frame it encoded, in order.
 /// With `breaker`, a circuit breaker that trips on two losing exits in a row and resets three
-/// slices later, so the run holds both of its event kinds (its layout then depends on the
-/// prices; without it the layout does not).
+/// slices later, and a trailing stop that moves, so the run holds those event kinds too (its
+/// layout then depends on the prices; without them it does not).
 pub fn run_core(header: &Header, slices: usize, price_seed: u64, breaker: bool) -> Vec<u8> {
     let config = CoreConfig {
         initial_cash: Money::from_units(1_000_000).expect("fits"),
@@ -231,7 +249,7 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64, breaker: bool) 
         header.config_digest(),
         config,
         header.symbols.len(),
-        Box::new(Churn::new()),
+        Box::new(Churn::new(breaker)),
     )
     .with_features(header.features.clone());
     core.start(START).expect("a new core starts");
