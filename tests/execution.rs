@@ -176,3 +176,53 @@ fn latency_in_bars_moves_every_fill_one_bar_later_and_replays() {
         fill_gaps(&SMALL_SCENARIO.replace("[costs]", "[execution]\nlatency_bars = 1\n\n[costs]"));
     assert!(!late.is_empty() && late.iter().all(|&n| n == 2), "{late:?}");
 }
+
+#[test]
+fn the_crash_builtin_trips_and_resets_its_breaker_with_brackets_and_trailing_stops() {
+    let dir = scratch();
+    tape_tests::tape(dir.path(), &["run", "crash", "--out", "c.tape"]).expect_code(0);
+    let count = |kind: &str| {
+        let shown = tape_tests::tape(dir.path(), &["show", "c.tape", "--kind", kind]);
+        shown.expect_code(0);
+        shown.stdout.lines().count()
+    };
+    assert!(count("circuit_breaker_tripped") >= 2, "the breaker trips");
+    assert!(count("circuit_breaker_reset") >= 2, "and resets");
+    let shown = tape_tests::tape(dir.path(), &["show", "c.tape", "--kind", "order_submitted"]);
+    for needle in [
+        "order_type=trailing_stop",
+        "reason=bracket_exit",
+        "reason=risk_per_stop",
+    ] {
+        assert!(shown.stdout.contains(needle), "no {needle}");
+    }
+    let amended = tape_tests::tape(
+        dir.path(),
+        &["show", "c.tape", "--kind", "order_amended", "--json"],
+    );
+    // Every trailing stop (all sell stops here) only ever moves up.
+    let mut last: std::collections::BTreeMap<u64, f64> = Default::default();
+    let mut moves = 0;
+    for line in amended.stdout.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        if e["reason"]["rule"] != "trailing_stop_moved" {
+            continue;
+        }
+        moves += 1;
+        let order = e["order"].as_u64().expect("order");
+        let stop = e["stop_price"].as_f64().expect("stop");
+        if let Some(before) = last.insert(order, stop) {
+            assert!(
+                stop > before,
+                "order {order}'s stop loosened: {before} -> {stop}"
+            );
+        }
+    }
+    assert!(moves > 50, "trailing stops moved: {moves}");
+    let rejected = tape_tests::tape(dir.path(), &["show", "c.tape", "--kind", "order_rejected"]);
+    assert!(
+        rejected.stdout.contains("breaker_tripped"),
+        "entries refused while tripped"
+    );
+    tape_tests::tape(dir.path(), &["replay", "c.tape"]).expect_code(0);
+}

@@ -26,8 +26,8 @@ use crate::event::{
     RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
 };
 use crate::execution::{
-    BarWork, ComputedFill, CostModel, Expired, Expiry, FillTiming, Link, OrderBook, OrderKind,
-    WorkingOrder,
+    BarWork, Bracket, ComputedFill, CostModel, Expired, Expiry, FillTiming, Link, OrderBook,
+    OrderKind, WorkingOrder,
 };
 use crate::fixed::{FixedError, Money, Price, Quantity};
 use crate::ledger::frame::encode_event;
@@ -446,7 +446,8 @@ impl Core {
         decisions.clear();
         let view = MarketView::new(ts, &self.latest, &self.updated, self.portfolio.quantities())
             .with_features(&self.features)
-            .with_orders(&self.book);
+            .with_orders(&self.book)
+            .with_cash(self.portfolio.cash());
         self.strategy.on_slice(&view, &mut decisions);
         self.decision_seqs.clear();
         let result = self.record_decisions(ts, &decisions);
@@ -552,10 +553,11 @@ impl Core {
         let w = f.working;
         match w.link {
             None => Ok(()),
-            Some(Link::BracketEntry {
+            Some(Link::BracketEntry(Bracket {
                 take_profit,
                 stop_loss,
-            }) => {
+                trail,
+            })) => {
                 let exits = self
                     .brackets
                     .iter()
@@ -604,9 +606,16 @@ impl Core {
                         let tp = OrderId(self.next_order);
                         let sl = OrderId(self.next_order + 1);
                         self.brackets.push((w.order, tp, sl));
+                        let stop_kind = match trail {
+                            Some(trail) => OrderKind::TrailingStop {
+                                trail,
+                                stop: stop_loss,
+                            },
+                            None => OrderKind::Stop { stop: stop_loss },
+                        };
                         for (id, kind, sibling, price) in [
                             (tp, OrderKind::Limit { limit: take_profit }, sl, take_profit),
-                            (sl, OrderKind::Stop { stop: stop_loss }, tp, stop_loss),
+                            (sl, stop_kind, tp, stop_loss),
                         ] {
                             self.next_order += 1;
                             let reason = Reason::new(
@@ -625,7 +634,7 @@ impl Core {
                                 quantity: f.quantity,
                                 limit_price: kind.limit(),
                                 stop_price: kind.stop(),
-                                trail: None,
+                                trail: kind.trail(),
                                 reason,
                             });
                             let submitted = self.emit(ts, Causes::one(fill_seq), body);
@@ -976,7 +985,7 @@ impl Core {
         cause: Causes,
         request: OrderRequest,
         reason: Reason,
-        bracket: Option<(Price, Price)>,
+        bracket: Option<Bracket>,
     ) -> Result<Seq, StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let OrderRequest {
@@ -1017,7 +1026,7 @@ impl Core {
             }
         }
         if let Some(tick) = self.config.tick_size {
-            let exits = bracket.map_or([None, None], |(tp, sl)| [Some(tp), Some(sl)]);
+            let exits = bracket.map_or([None, None], |b| [Some(b.take_profit), Some(b.stop_loss)]);
             let off = [kind.limit(), kind.stop(), exits[0], exits[1]]
                 .into_iter()
                 .flatten()
@@ -1038,7 +1047,19 @@ impl Core {
             return refuse(self, why);
         };
         let expected_price = kind.expected_price(close);
-        if let Some((take_profit, stop_loss)) = bracket {
+        if let Some(Bracket {
+            take_profit,
+            stop_loss,
+            trail,
+        }) = bracket
+        {
+            if let Some(Trail::Ppm(ppm)) = trail {
+                if ppm == 0 || ppm >= 1_000_000 {
+                    let why =
+                        Reason::new(rules::INVALID_ORDER.id, &[ReasonValue::Quantity(quantity)]);
+                    return refuse(self, why);
+                }
+            }
             let sides_right = match side {
                 Side::Buy => take_profit > expected_price && stop_loss < expected_price,
                 Side::Sell => take_profit < expected_price && stop_loss > expected_price,
@@ -1103,10 +1124,7 @@ impl Core {
             time_in_force,
             triggered: false,
             day: None,
-            link: bracket.map(|(take_profit, stop_loss)| Link::BracketEntry {
-                take_profit,
-                stop_loss,
-            }),
+            link: bracket.map(Link::BracketEntry),
             wait_bars: self.config.latency_bars,
             arrives: (self.config.latency_ns > 0)
                 .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),

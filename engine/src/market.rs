@@ -7,7 +7,7 @@
 
 use crate::event::{Bar, Feature, FeatureId, Seq, SymbolId};
 use crate::execution::{OrderBook, WorkingOrder};
-use crate::fixed::Quantity;
+use crate::fixed::{Money, Quantity};
 use crate::time::Ts;
 
 /// The market and the account's positions as known at the close of the slice at `now`.
@@ -19,6 +19,7 @@ pub struct MarketView<'a> {
     pub(crate) positions: &'a [Quantity],
     pub(crate) features: &'a FeatureTable,
     pub(crate) orders: Option<&'a OrderBook>,
+    pub(crate) cash: Money,
 }
 
 /// A feature's latest value as known at some time, and when it became available.
@@ -126,7 +127,31 @@ impl<'a> MarketView<'a> {
             positions,
             features: &NO_FEATURES,
             orders: None,
+            cash: Money::ZERO,
         }
+    }
+
+    /// The same view with the account's cash.
+    pub fn with_cash(self, cash: Money) -> Self {
+        Self { cash, ..self }
+    }
+
+    /// The account's cash.
+    pub fn cash(&self) -> Money {
+        self.cash
+    }
+
+    /// Cash plus every position marked at its symbol's latest close: what sizing rules size
+    /// against. (A position in a symbol without a bar yet counts nothing.)
+    pub fn equity(&self) -> Money {
+        let mut equity = self.cash;
+        for (i, q) in self.positions.iter().enumerate() {
+            if let Some(bar) = self.latest.get(i).and_then(Option::as_ref) {
+                let value = bar.close.notional(*q).unwrap_or(Money::ZERO);
+                equity = equity.checked_add(value).unwrap_or(equity);
+            }
+        }
+        equity
     }
 
     /// The same view with the account's working orders.

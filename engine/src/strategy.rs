@@ -1,8 +1,8 @@
 //! The strategy interface: see the past, decide, record why.
 
 use crate::event::{Direction, FeatureId, OrderId, Reason, RuleSpec, Side, SymbolId, TimeInForce};
-use crate::execution::OrderKind;
-use crate::fixed::{Price, Quantity};
+use crate::execution::{Bracket, OrderKind};
+use crate::fixed::Quantity;
 use crate::market::MarketView;
 
 /// A trading strategy. The core calls [`Strategy::on_slice`] once per time slice (all bars
@@ -63,8 +63,8 @@ pub enum Decision {
         request: OrderRequest,
         reason: Reason,
         because: Option<SignalRef>,
-        /// A bracket's exits: (take-profit limit, stop-loss stop), placed when it fills.
-        bracket: Option<(Price, Price)>,
+        /// A bracket's exits, placed when it fills.
+        bracket: Option<Bracket>,
     },
     /// Cancels a working order (ids from [`crate::market::MarketView::working_orders`]); an
     /// order no longer working (filled, expired) is left alone.
@@ -147,14 +147,13 @@ impl Decisions {
         });
     }
 
-    /// Records a bracket: the entry `request`, and once it fills a take-profit limit at
-    /// `take_profit` and a stop-loss stop at `stop_loss` for the filled quantity, each
-    /// cancelling the other as it fills.
+    /// Records a bracket: the entry `request`, and once it fills a take-profit limit and a
+    /// stop-loss stop (or trailing stop) for the filled quantity, each cancelling the other
+    /// as it fills.
     pub fn bracket(
         &mut self,
         request: OrderRequest,
-        take_profit: Price,
-        stop_loss: Price,
+        exits: Bracket,
         reason: Reason,
         because: Option<SignalRef>,
     ) {
@@ -162,7 +161,7 @@ impl Decisions {
             request,
             reason,
             because,
-            bracket: Some((take_profit, stop_loss)),
+            bracket: Some(exits),
         });
     }
 

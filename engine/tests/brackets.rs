@@ -6,7 +6,7 @@ use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
     Bar, Event, EventBody, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce,
 };
-use tape_engine::execution::{CostModel, FillTiming, OrderKind};
+use tape_engine::execution::{Bracket, CostModel, FillTiming, OrderKind};
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::ledger::frame::decode_event;
 use tape_engine::market::MarketView;
@@ -50,7 +50,12 @@ impl Strategy for Plan {
                 kind: OrderKind::Market,
                 time_in_force: TimeInForce::Gtc,
             };
-            out.bracket(entry, px(self.bracket.0), px(self.bracket.1), reason, None);
+            let exits = Bracket {
+                take_profit: px(self.bracket.0),
+                stop_loss: px(self.bracket.1),
+                trail: None,
+            };
+            out.bracket(entry, exits, reason, None);
         }
         if Some(self.slice) == self.cancel_at {
             if let Some(w) = view.working_orders(SymbolId(0)).first() {

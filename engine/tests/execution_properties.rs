@@ -12,7 +12,7 @@ use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
     Bar, EventBody, OrderId, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce, Trail, Unit,
 };
-use tape_engine::execution::{CostModel, FillTiming, OrderKind};
+use tape_engine::execution::{Bracket, CostModel, FillTiming, OrderKind};
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::ledger::frame::decode_event;
 use tape_engine::market::MarketView;
@@ -108,7 +108,13 @@ impl Strategy for RandomOrders {
             if self.rng.below(4) == 0 {
                 // A bracket around the close (sometimes on the wrong sides: refused).
                 let (a, b) = (level(&mut self.rng), level(&mut self.rng));
-                out.bracket(request, a, b, reason, None);
+                let trail = (self.rng.below(2) == 0).then_some(Trail::Ppm(20_000));
+                let exits = Bracket {
+                    take_profit: a,
+                    stop_loss: b,
+                    trail,
+                };
+                out.bracket(request, exits, reason, None);
             } else {
                 out.order(request, reason, None);
             }

@@ -23,6 +23,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "stocks",
         toml: include_str!("../builtin/stocks.toml"),
     },
+    Builtin {
+        name: "crash",
+        toml: include_str!("../builtin/crash.toml"),
+    },
 ];
 
 /// The built-in scenario with this name.

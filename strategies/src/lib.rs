@@ -8,8 +8,12 @@
 //! - An indicator returns nothing until it has enough bars: never a value from too few.
 //! - Strategies are deterministic and see only the [`tape_engine::market::MarketView`].
 
+/// Channel breakout with bracketed, volatility-sized entries.
+pub mod breakout;
 /// Incremental indicators.
 pub mod indicators;
+/// Position sizing helpers.
+pub mod sizing;
 /// Fast/slow SMA crossover, long or flat, fixed size.
 pub mod sma_cross;
 mod spec;

@@ -4,13 +4,14 @@ use serde::{Deserialize, Serialize};
 use tape_engine::fixed::Quantity;
 use tape_engine::strategy::Strategy;
 
+use crate::breakout::{Breakout, BreakoutParams};
 use crate::sma_cross::{SmaCross, SmaCrossParams};
 
 /// A `[strategy]` table that cannot become a strategy.
 #[derive(Debug, thiserror::Error)]
 pub enum StrategySpecError {
     /// `kind` is missing or not a known strategy.
-    #[error("[strategy] {}: give kind = \"sma_cross\" (the strategies this build knows)", match found { Some(k) => format!("kind = \"{k}\" is not a known strategy"), None => "has no kind".to_string() })]
+    #[error("[strategy] {}: give kind = \"sma_cross\" or \"breakout\" (the strategies this build knows)", match found { Some(k) => format!("kind = \"{k}\" is not a known strategy"), None => "has no kind".to_string() })]
     UnknownKind { found: Option<String> },
     /// The parameters do not parse (unknown key, wrong type).
     #[error("[strategy] parameters for {kind}: {message}")]
@@ -30,6 +31,8 @@ pub enum StrategySpecError {
 pub enum StrategySpec {
     /// [`SmaCross`].
     SmaCross(SmaCrossParams),
+    /// [`Breakout`].
+    Breakout(BreakoutParams),
 }
 
 impl StrategySpecError {
@@ -59,6 +62,15 @@ impl StrategySpec {
                     }
                 })?;
                 StrategySpec::SmaCross(p)
+            }
+            Some("breakout") => {
+                let p: BreakoutParams = params.try_into().map_err(|e: toml::de::Error| {
+                    StrategySpecError::BadParams {
+                        kind: "breakout",
+                        message: e.message().to_string(),
+                    }
+                })?;
+                StrategySpec::Breakout(p)
             }
             other => {
                 return Err(StrategySpecError::UnknownKind {
@@ -107,6 +119,53 @@ impl StrategySpec {
                 }
                 Ok(())
             }
+            StrategySpec::Breakout(p) => {
+                let range = |key: &'static str, ok: bool, value: String, rule: &'static str| {
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(StrategySpecError::OutOfRange { key, value, rule })
+                    }
+                };
+                range(
+                    "lookback",
+                    p.lookback >= 1,
+                    p.lookback.to_string(),
+                    "must be at least 1",
+                )?;
+                range(
+                    "atr_period",
+                    p.atr_period >= 1,
+                    p.atr_period.to_string(),
+                    "must be at least 1",
+                )?;
+                range(
+                    "stop_atr",
+                    p.stop_atr.is_finite() && p.stop_atr > 0.0,
+                    p.stop_atr.to_string(),
+                    "must be a positive number of ATRs",
+                )?;
+                range(
+                    "reward_risk",
+                    p.reward_risk.is_finite() && p.reward_risk > 0.0,
+                    p.reward_risk.to_string(),
+                    "must be a positive multiple of the stop distance",
+                )?;
+                range(
+                    "risk_per_trade",
+                    p.risk_per_trade.is_finite()
+                        && p.risk_per_trade > 0.0
+                        && p.risk_per_trade <= 1.0,
+                    p.risk_per_trade.to_string(),
+                    "must be a fraction of equity in (0, 1]",
+                )?;
+                range(
+                    "price_tick",
+                    p.price_tick.is_finite() && p.price_tick >= 1e-8,
+                    p.price_tick.to_string(),
+                    "must be a positive price of at least 1e-8",
+                )
+            }
         }
     }
 
@@ -116,6 +175,7 @@ impl StrategySpec {
             StrategySpec::SmaCross(p) => {
                 p.feature_gate.iter().map(|g| g.feature.as_str()).collect()
             }
+            StrategySpec::Breakout(_) => Vec::new(),
         }
     }
 
@@ -131,6 +191,7 @@ impl StrategySpec {
                 let quantity = Quantity::from_f64(p.quantity).expect("validated in from_table");
                 Box::new(SmaCross::new(p.clone(), quantity, symbols))
             }
+            StrategySpec::Breakout(p) => Box::new(Breakout::new(p.clone(), symbols)),
         }
     }
 }

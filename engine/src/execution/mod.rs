@@ -230,17 +230,23 @@ pub struct WorkingOrder {
     pub arrives: Option<Ts>,
 }
 
+/// A bracket's exits, placed when its entry fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bracket {
+    /// The take-profit limit price.
+    pub take_profit: Price,
+    /// The stop-loss stop price (a trailing stop's first stop, with `trail`).
+    pub stop_loss: Price,
+    /// Makes the stop-loss a trailing stop with this trail.
+    pub trail: Option<Trail>,
+}
+
 /// How an order is tied to others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Link {
     /// A bracket's entry: its fills place (then grow) a take-profit limit and a stop-loss
     /// stop for the filled quantity, one-cancels-other.
-    BracketEntry {
-        /// The take-profit limit price.
-        take_profit: Price,
-        /// The stop-loss stop price.
-        stop_loss: Price,
-    },
+    BracketEntry(Bracket),
     /// One of two exits: what fills here comes off the other; when it has nothing left, the
     /// other is cancelled.
     OneCancelsOther {
