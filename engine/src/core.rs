@@ -410,11 +410,8 @@ impl Core {
                 reason,
             );
         }
-        for e in work
-            .expired
-            .iter()
-            .filter(|e| e.why == Expiry::IocRemainder)
-        {
+        // Then ioc remainders and gfn orders that worked their bars.
+        for e in work.expired.iter().filter(|e| e.why != Expiry::DayEnded) {
             self.record_expiry(ts, bar_seq, e);
         }
         self.work = work;
@@ -654,6 +651,7 @@ impl Core {
                                     sibling,
                                     entry: w.order,
                                 }),
+                                bars_worked: 0,
                                 wait_bars: 0,
                                 arrives: None,
                             };
@@ -706,6 +704,7 @@ impl Core {
         let rule = match e.why {
             Expiry::IocRemainder => rules::IOC_REMAINDER.id,
             Expiry::DayEnded => rules::DAY_ENDED.id,
+            Expiry::BarsElapsed => rules::BARS_ELAPSED.id,
         };
         let reason = Reason::new(rule, &[ReasonValue::Quantity(e.working.remaining)]);
         let body = EventBody::OrderCancelled(OrderCancelled {
@@ -1125,6 +1124,7 @@ impl Core {
             triggered: false,
             day: None,
             link: bracket.map(Link::BracketEntry),
+            bars_worked: 0,
             wait_bars: self.config.latency_bars,
             arrives: (self.config.latency_ns > 0)
                 .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
@@ -1235,6 +1235,7 @@ impl Core {
             triggered: false,
             day: None,
             link: None,
+            bars_worked: 0,
             wait_bars: self.config.latency_bars,
             arrives: (self.config.latency_ns > 0)
                 .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),

@@ -208,6 +208,14 @@ pub const INVALID_BRACKET: RuleSpec = RuleSpec {
     fields: &[("take_profit", Unit::Price), ("stop_loss", Unit::Price), ("reference", Unit::Price)],
 };
 
+/// A `gfn` order worked its bars: what is left is cancelled.
+pub const BARS_ELAPSED: RuleSpec = RuleSpec {
+    id: RuleId(25),
+    name: "bars_elapsed",
+    summary: "A good-for-N-bars order worked on its N bars (from the first it may fill on); what it did not fill is cancelled.",
+    fields: &[("remaining", Unit::Quantity)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -235,4 +243,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     OCO_REDUCED,
     OCO_FILLED,
     INVALID_BRACKET,
+    BARS_ELAPSED,
 ];

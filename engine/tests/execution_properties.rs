@@ -87,10 +87,11 @@ impl Strategy for RandomOrders {
                 },
                 _ => OrderKind::Market,
             };
-            let time_in_force = match self.rng.below(3) {
+            let time_in_force = match self.rng.below(4) {
                 0 => TimeInForce::Gtc,
                 1 => TimeInForce::Day,
-                _ => TimeInForce::Ioc,
+                2 => TimeInForce::Ioc,
+                _ => TimeInForce::GoodForBars(1 + self.rng.below(5) as u32),
             };
             let side = if self.rng.below(2) == 0 {
                 Side::Buy

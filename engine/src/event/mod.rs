@@ -285,11 +285,15 @@ impl EventBody {
                     ("limit_price", F::OptPrice(o.limit_price)),
                     ("stop_price", F::OptPrice(o.stop_price)),
                 ];
-                // Only trailing stops have a trail: other orders print as they always did.
+                // Only trailing stops have a trail, only gfn orders a bar count: other orders
+                // print as they always did.
                 match o.trail {
                     Some(Trail::Price(p)) => fields.push(("trail", F::Price(p))),
                     Some(Trail::Ppm(ppm)) => fields.push(("trail_ppm", F::U64(ppm.into()))),
                     None => {}
+                }
+                if let TimeInForce::GoodForBars(n) = o.time_in_force {
+                    fields.push(("good_for_bars", F::U64(n.into())));
                 }
                 fields.push(("reason", F::Reason(o.reason)));
                 fields

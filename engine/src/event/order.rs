@@ -99,6 +99,9 @@ pub enum TimeInForce {
     Day,
     /// Immediate or cancel: whatever does not fill on the first fill bar is cancelled.
     Ioc,
+    /// Good for this many bars of its symbol from the first it may fill on, then cancelled
+    /// (format version 3).
+    GoodForBars(u32),
 }
 
 impl TimeInForce {
@@ -108,15 +111,17 @@ impl TimeInForce {
             TimeInForce::Gtc => 0,
             TimeInForce::Day => 1,
             TimeInForce::Ioc => 2,
+            TimeInForce::GoodForBars(_) => 3,
         }
     }
 
-    /// From a wire code.
-    pub const fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(TimeInForce::Gtc),
-            1 => Some(TimeInForce::Day),
-            2 => Some(TimeInForce::Ioc),
+    /// From a wire code; `bars` is the count a `gfn` order carries beside it.
+    pub const fn from_code(code: u8, bars: Option<u32>) -> Option<Self> {
+        match (code, bars) {
+            (0, None) => Some(TimeInForce::Gtc),
+            (1, None) => Some(TimeInForce::Day),
+            (2, None) => Some(TimeInForce::Ioc),
+            (3, Some(n)) => Some(TimeInForce::GoodForBars(n)),
             _ => None,
         }
     }
@@ -127,6 +132,7 @@ impl TimeInForce {
             TimeInForce::Gtc => "gtc",
             TimeInForce::Day => "day",
             TimeInForce::Ioc => "ioc",
+            TimeInForce::GoodForBars(_) => "gfn",
         }
     }
 }

@@ -20,7 +20,8 @@
 //!   reaches both is read conservatively: the stop-loss fills, the take-profit does not.
 //! - Time in force: `gtc` works until filled or cancelled; `ioc` works on one bar (the first
 //!   it may fill on) and its remainder is cancelled; `day` works through the UTC day of the
-//!   first bar it may fill on and is cancelled by the first bar of a later day.
+//!   first bar it may fill on and is cancelled by the first bar of a later day; `gfn` works on
+//!   that many bars and its remainder is cancelled after the last.
 //! - The fee is `fee_bps` of the fill's notional, rounded up. `slippage` on the fill is the
 //!   money lost against the expected price (the decision bar's close for market orders, the
 //!   stop for stops, the limit for limits): `(price − expected) × quantity` for buys, the
@@ -223,6 +224,8 @@ pub struct WorkingOrder {
     pub day: Option<i64>,
     /// How it is tied to other orders (a bracket's entry or exits).
     pub link: Option<Link>,
+    /// Bars it has worked on (that it could fill on), for `gfn`.
+    pub bars_worked: u32,
     /// Latency in bars: this many more bars of the symbol pass before it may fill.
     pub wait_bars: u32,
     /// Latency in time: it reaches the market at this time, so it may fill only on a bar
@@ -348,6 +351,8 @@ pub enum Expiry {
     IocRemainder,
     /// A `day` order whose day is over.
     DayEnded,
+    /// A `gfn` order that worked its bars.
+    BarsElapsed,
 }
 
 /// A trailing stop the book moved after a bar.
@@ -601,6 +606,18 @@ impl OrderBook {
                     extreme,
                 });
             }
+            w.bars_worked = w.bars_worked.saturating_add(1);
+            if let TimeInForce::GoodForBars(n) = w.time_in_force {
+                if w.bars_worked >= n {
+                    self.release(&w)?;
+                    expired.push(Expired {
+                        symbol,
+                        working: w,
+                        why: Expiry::BarsElapsed,
+                    });
+                    continue;
+                }
+            }
             if w.time_in_force == TimeInForce::Ioc {
                 self.release(&w)?;
                 expired.push(Expired {
@@ -793,6 +810,7 @@ mod tests {
             triggered: false,
             day: None,
             link: None,
+            bars_worked: 0,
             wait_bars: 0,
             arrives: None,
         }
@@ -1129,5 +1147,20 @@ mod tests {
         book.add(SymbolId(0), order(0, Side::Sell, kind, TimeInForce::Gtc))
             .expect("fits");
         book
+    }
+
+    #[test]
+    fn a_good_for_bars_order_works_its_bars_then_is_cancelled() {
+        let mut book = book(0, 0);
+        let limit = OrderKind::Limit { limit: px(90.0) };
+        let gfn = order(0, Side::Buy, limit, TimeInForce::GoodForBars(2));
+        book.add(SymbolId(0), gfn).expect("fits");
+        let b = bar(100.0, 101.0, 99.0, 100.0);
+        let (fills, expired) = work(&mut book, 0, &b);
+        assert!(fills.is_empty() && expired.is_empty(), "first bar");
+        let (fills, expired) = work(&mut book, 1, &b);
+        assert!(fills.is_empty());
+        assert_eq!(expired[0].why, Expiry::BarsElapsed, "after its second bar");
+        assert!(book.working(SymbolId(0)).is_empty());
     }
 }

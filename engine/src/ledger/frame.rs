@@ -342,9 +342,14 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.u8(o.side.code());
             p.u8(o.order_type.code());
             p.u8(o.time_in_force.code());
+            let bars = match o.time_in_force {
+                TimeInForce::GoodForBars(n) => Some(n),
+                _ => None,
+            };
             p.u8(u8::from(o.limit_price.is_some())
                 | (u8::from(o.stop_price.is_some()) << 1)
-                | (u8::from(o.trail.is_some()) << 2));
+                | (u8::from(o.trail.is_some()) << 2)
+                | (u8::from(bars.is_some()) << 3));
             p.i64(o.quantity.raw());
             if let Some(l) = o.limit_price {
                 p.i64(l.raw());
@@ -358,6 +363,9 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
                     Trail::Price(d) => d.raw(),
                     Trail::Ppm(ppm) => ppm.into(),
                 });
+            }
+            if let Some(n) = bars {
+                p.u32(n);
             }
             p.reason(&o.reason);
         }
@@ -696,13 +704,9 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 field: "order_type",
                 code,
             })?;
-            let code = t.u8("time_in_force")?;
-            let time_in_force = TimeInForce::from_code(code).ok_or(DecodeError::UnknownCode {
-                field: "time_in_force",
-                code,
-            })?;
+            let tif_code = t.u8("time_in_force")?;
             let flags = t.u8("price_flags")?;
-            if flags > 0b111 {
+            if flags > 0b1111 {
                 return Err(DecodeError::UnknownCode {
                     field: "price_flags",
                     code: flags,
@@ -743,6 +747,16 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             } else {
                 None
             };
+            let bars = if flags & 8 != 0 {
+                Some(t.u32("good_for_bars")?)
+            } else {
+                None
+            };
+            let time_in_force =
+                TimeInForce::from_code(tif_code, bars).ok_or(DecodeError::UnknownCode {
+                    field: "time_in_force",
+                    code: tif_code,
+                })?;
             EventBody::OrderSubmitted(OrderSubmitted {
                 order,
                 symbol,

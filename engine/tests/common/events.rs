@@ -194,7 +194,8 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
     let time_in_force = prop_oneof![
         Just(TimeInForce::Gtc),
         Just(TimeInForce::Day),
-        Just(TimeInForce::Ioc)
+        Just(TimeInForce::Ioc),
+        any::<u32>().prop_map(TimeInForce::GoodForBars)
     ];
     (
         order_id(),
@@ -402,7 +403,12 @@ pub fn payload_len(body: &EventBody) -> usize {
         EventBody::OrderSubmitted(o) => {
             let prices = usize::from(o.limit_price.is_some()) + usize::from(o.stop_price.is_some());
             let trail = if o.trail.is_some() { 1 + 8 } else { 0 };
-            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + reason(&o.reason)
+            let bars = if matches!(o.time_in_force, TimeInForce::GoodForBars(_)) {
+                4
+            } else {
+                0
+            };
+            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + bars + reason(&o.reason)
         }
         EventBody::OrderAmended(a) => {
             let prices = usize::from(a.limit_price.is_some()) + usize::from(a.stop_price.is_some());
