@@ -226,3 +226,38 @@ fn the_crash_builtin_trips_and_resets_its_breaker_with_brackets_and_trailing_sto
     );
     tape_tests::tape(dir.path(), &["replay", "c.tape"]).expect_code(0);
 }
+
+#[test]
+fn instrument_tables_apply_to_their_symbols_and_unknown_symbols_are_refused() {
+    let text = SMALL_SCENARIO.replace(
+        "[strategy]",
+        "[[instruments]]\nsymbols = [\"SYN0\"]\nmin_notional = 1000000.0\n\n[strategy]",
+    );
+    let dir = scratch();
+    std::fs::write(dir.path().join("i.toml"), &text).expect("write");
+    tape_tests::tape(dir.path(), &["run", "i.toml", "--out", "i.tape"]).expect_code(0);
+    let rejected = tape_tests::tape(dir.path(), &["show", "i.tape", "--kind", "order_rejected"]);
+    let small: Vec<&str> = rejected
+        .stdout
+        .lines()
+        .filter(|l| l.contains("min_notional"))
+        .collect();
+    assert!(!small.is_empty(), "{}", rejected.stdout);
+    assert!(
+        small.iter().all(|l| l.contains(" SYN0 ")),
+        "only SYN0 has the rule"
+    );
+
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        text.replace("\"SYN0\"", "\"SYN9\""),
+    )
+    .expect("write");
+    let run = tape_tests::tape(dir.path(), &["run", "bad.toml", "--out", "b.tape"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("'SYN9'") && run.stderr.contains("SYN0, SYN1, SYN2"),
+        "{}",
+        run.stderr
+    );
+}

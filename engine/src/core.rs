@@ -66,6 +66,20 @@ pub struct CoreConfig {
     pub latency_ns: u64,
 }
 
+/// The trading rules of one instrument. Unset fields fall back to the run's
+/// ([`CoreConfig::tick_size`], [`CoreConfig::lot_size`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstrumentRules {
+    /// Limit and stop prices must be whole multiples of this.
+    pub tick_size: Option<Price>,
+    /// Quantities must be whole multiples of this.
+    pub lot_size: Option<Quantity>,
+    /// An order's notional at its expected price must be at least this.
+    pub min_notional: Option<Money>,
+    /// Whether a sell may take the position (with working orders) below zero.
+    pub not_shortable: bool,
+}
+
 /// An input the core folds in.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input {
@@ -189,6 +203,8 @@ pub struct Core {
     breaker: Breaker,
     /// Equity at the open slice's decisions (with risk limits only).
     decision_equity: Money,
+    /// Per symbol: its trading rules.
+    instruments: Vec<InstrumentRules>,
     stats: RunStats,
 }
 
@@ -232,6 +248,14 @@ impl Core {
             brackets: Vec::new(),
             breaker: Breaker::default(),
             decision_equity: config.initial_cash,
+            instruments: vec![
+                InstrumentRules {
+                    tick_size: config.tick_size,
+                    lot_size: config.lot_size,
+                    ..InstrumentRules::default()
+                };
+                symbols
+            ],
             stats: RunStats {
                 equity: config.initial_cash,
                 peak_equity: config.initial_cash,
@@ -243,6 +267,18 @@ impl Core {
     /// The same core with the header's feature table (names in `FeatureId` order).
     pub fn with_features(mut self, names: Vec<String>) -> Self {
         self.features = FeatureTable::new(names, self.latest.len());
+        self
+    }
+
+    /// The same core with these rules for `symbol` (unset fields keep the run's).
+    pub fn with_instrument(mut self, symbol: SymbolId, rules: InstrumentRules) -> Self {
+        if let Some(slot) = self.instruments.get_mut(symbol.0 as usize) {
+            *slot = InstrumentRules {
+                tick_size: rules.tick_size.or(self.config.tick_size),
+                lot_size: rules.lot_size.or(self.config.lot_size),
+                ..rules
+            };
+        }
         self
     }
 
@@ -874,6 +910,46 @@ impl Core {
         Ok(())
     }
 
+    /// The instrument rule (lot grid, minimum notional, no shorting) that refuses an order, if
+    /// one does; it applies to targets' orders and strategies' alike.
+    fn instrument_refusal(
+        &self,
+        ts: Ts,
+        symbol: SymbolId,
+        side: Side,
+        quantity: Quantity,
+        price: Price,
+    ) -> Result<Option<Reason>, StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let instrument = self.instruments[symbol.0 as usize];
+        if let Some(lot) = instrument.lot_size {
+            if lot.raw() > 0 && quantity.raw() % lot.raw() != 0 {
+                let values = [ReasonValue::Quantity(quantity), ReasonValue::Quantity(lot)];
+                return Ok(Some(Reason::new(rules::OFF_LOT_GRID.id, &values)));
+            }
+        }
+        if let Some(min) = instrument.min_notional {
+            let notional = price.notional(quantity).map_err(overflow)?;
+            if notional < min {
+                let values = [ReasonValue::Money(notional), ReasonValue::Money(min)];
+                return Ok(Some(Reason::new(rules::MIN_NOTIONAL.id, &values)));
+            }
+        }
+        if instrument.not_shortable && side == Side::Sell {
+            let held = self.portfolio.quantities()[symbol.0 as usize];
+            let pending = self.book.pending(symbol).map_err(overflow)?;
+            let after = held
+                .checked_add(pending)
+                .and_then(|q| q.checked_sub(quantity))
+                .map_err(overflow)?;
+            if after.raw() < 0 {
+                let values = [ReasonValue::Quantity(after)];
+                return Ok(Some(Reason::new(rules::NOT_SHORTABLE.id, &values)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The risk rule that refuses an order, if it is an entry and one does (see
     /// [`crate::risk`]).
     fn risk_refusal(
@@ -1005,15 +1081,7 @@ impl Core {
             let why = Reason::new(rules::INVALID_ORDER.id, &[ReasonValue::Quantity(quantity)]);
             return refuse(self, why);
         }
-        if let Some(lot) = self.config.lot_size {
-            if lot.raw() > 0 && quantity.raw() % lot.raw() != 0 {
-                let why = Reason::new(
-                    rules::OFF_LOT_GRID.id,
-                    &[ReasonValue::Quantity(quantity), ReasonValue::Quantity(lot)],
-                );
-                return refuse(self, why);
-            }
-        }
+        let instrument = self.instruments[symbol.0 as usize];
         if let OrderKind::TrailingStop {
             trail: Trail::Ppm(ppm),
             ..
@@ -1024,7 +1092,7 @@ impl Core {
                 return refuse(self, why);
             }
         }
-        if let Some(tick) = self.config.tick_size {
+        if let Some(tick) = instrument.tick_size {
             let exits = bracket.map_or([None, None], |b| [Some(b.take_profit), Some(b.stop_loss)]);
             let off = [kind.limit(), kind.stop(), exits[0], exits[1]]
                 .into_iter()
@@ -1046,6 +1114,9 @@ impl Core {
             return refuse(self, why);
         };
         let expected_price = kind.expected_price(close);
+        if let Some(why) = self.instrument_refusal(ts, symbol, side, quantity, expected_price)? {
+            return refuse(self, why);
+        }
         if let Some(Bracket {
             take_profit,
             stop_loss,
@@ -1176,7 +1247,11 @@ impl Core {
             self.reject(ts, cause, order, symbol, side, quantity, reason);
             return Ok(());
         };
-        if let Some(reason) = self.risk_refusal(ts, symbol, side, quantity, reference)? {
+        let refusal = match self.instrument_refusal(ts, symbol, side, quantity, reference)? {
+            Some(why) => Some(why),
+            None => self.risk_refusal(ts, symbol, side, quantity, reference)?,
+        };
+        if let Some(reason) = refusal {
             self.reject(ts, cause, order, symbol, side, quantity, reason);
             return Ok(());
         }

@@ -216,6 +216,22 @@ pub const BARS_ELAPSED: RuleSpec = RuleSpec {
     fields: &[("remaining", Unit::Quantity)],
 };
 
+/// An order too small for its instrument is refused.
+pub const MIN_NOTIONAL: RuleSpec = RuleSpec {
+    id: RuleId(26),
+    name: "min_notional",
+    summary: "An order is refused when its notional at its expected price is below the instrument's minimum.",
+    fields: &[("notional", Unit::Money), ("min_notional", Unit::Money)],
+};
+
+/// A sell that would open a short in an instrument that cannot be shorted is refused.
+pub const NOT_SHORTABLE: RuleSpec = RuleSpec {
+    id: RuleId(27),
+    name: "not_shortable",
+    summary: "A sell is refused when it would take the position, with working orders, below zero in an instrument that cannot be shorted.",
+    fields: &[("position_after", Unit::Quantity)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -244,4 +260,6 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     OCO_FILLED,
     INVALID_BRACKET,
     BARS_ELAPSED,
+    MIN_NOTIONAL,
+    NOT_SHORTABLE,
 ];

@@ -58,6 +58,16 @@ impl Strategy for Scripted {
 
 /// Runs daily slices (one per day); at slice `i` symbol `s` has a flat bar at `prices[i][s]`.
 fn run(prices: &[Vec<f64>], script: Vec<(usize, u32, Side, i64)>, risk: RiskLimits) -> Vec<Event> {
+    run_with(prices, script, risk, |core| core)
+}
+
+/// [`run`], with the core adjusted by `setup` (instrument rules, say).
+fn run_with(
+    prices: &[Vec<f64>],
+    script: Vec<(usize, u32, Side, i64)>,
+    risk: RiskLimits,
+    setup: impl FnOnce(Core) -> Core,
+) -> Vec<Event> {
     let config = CoreConfig {
         initial_cash: Money::from_units(10_000).expect("fits"),
         costs: CostModel::default(),
@@ -72,7 +82,7 @@ fn run(prices: &[Vec<f64>], script: Vec<(usize, u32, Side, i64)>, risk: RiskLimi
     };
     let symbols = prices[0].len();
     let strategy = Scripted { script, slice: 0 };
-    let mut core = Core::new(0, [0; 32], config, symbols, Box::new(strategy));
+    let mut core = setup(Core::new(0, [0; 32], config, symbols, Box::new(strategy)));
     core.start(Ts(0)).expect("starts");
     for (i, row) in prices.iter().enumerate() {
         for (s, &p) in row.iter().enumerate() {
@@ -297,4 +307,42 @@ fn pre_trade_limits_refuse_entries_by_name_and_let_exits_through() {
     ];
     let events = run(&falling, script, halt);
     assert_eq!(rejected_by(&events), [(2, rules::DRAWDOWN_HALT.id)]);
+}
+
+#[test]
+fn instrument_rules_refuse_shorts_small_orders_and_off_lot_quantities() {
+    use tape_engine::core::InstrumentRules;
+    let prices: Vec<Vec<f64>> = (0..6).map(|_| vec![100.0, 100.0]).collect();
+    let script = vec![
+        (0, 0, Side::Sell, 5),  // no position: a short in a not-shortable symbol
+        (1, 0, Side::Buy, 10),  // passes
+        (2, 0, Side::Sell, 10), // closes it: passes
+        (3, 1, Side::Buy, 5),   // 500 < the 600 minimum
+        (4, 1, Side::Buy, 7),   // not a multiple of the lot of 5
+    ];
+    let events = run_with(&prices, script, RiskLimits::default(), |core| {
+        core.with_instrument(
+            SymbolId(0),
+            InstrumentRules {
+                not_shortable: true,
+                ..InstrumentRules::default()
+            },
+        )
+        .with_instrument(
+            SymbolId(1),
+            InstrumentRules {
+                min_notional: Some(Money::from_units(600).expect("fits")),
+                lot_size: Some(Quantity::from_units(5).expect("fits")),
+                ..InstrumentRules::default()
+            },
+        )
+    });
+    assert_eq!(
+        rejected_by(&events),
+        [
+            (0, rules::NOT_SHORTABLE.id),
+            (3, rules::MIN_NOTIONAL.id),
+            (4, rules::OFF_LOT_GRID.id)
+        ]
+    );
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use tape_engine::core::{Core, CoreConfig};
-use tape_engine::event::RuleTable;
+use tape_engine::event::{RuleTable, SymbolId};
 use tape_engine::execution::FillTiming;
 use tape_engine::ledger::{Header, InputSource};
 use tape_engine::rng::seed_from_u64;
@@ -36,6 +36,13 @@ pub enum PlanError {
     Strategy {
         origin: String,
         source: StrategySpecError,
+    },
+    /// An `[[instruments]]` table names a symbol the market does not have.
+    #[error("{origin}: [[instruments]] names the symbol '{symbol}', which the market does not have (symbols: {known})")]
+    UnknownInstrument {
+        origin: String,
+        symbol: String,
+        known: String,
     },
     /// The strategy reads a feature no feature file has.
     #[error("{origin}: [strategy] reads the feature '{feature}', which no [features] file has ({known})")]
@@ -211,6 +218,15 @@ impl RunPlan {
                 });
             }
         }
+        for instrument in &scenario.instruments {
+            if let Some(name) = instrument.symbols.iter().find(|n| !symbols.contains(n)) {
+                return Err(PlanError::UnknownInstrument {
+                    origin: origin.to_string(),
+                    symbol: name.clone(),
+                    known: symbols.join(", "),
+                });
+            }
+        }
         let config = scenario.canonical(strategy.to_table());
         let probe = strategy.build(0);
         let data_rules: &[tape_engine::event::RuleSpec] = match &scenario.market {
@@ -319,14 +335,23 @@ impl RunPlan {
             latency_ns: self.scenario.execution.latency_ns,
         };
         let symbols = self.header.symbols.len();
-        Core::new(
+        let mut core = Core::new(
             self.header.salt,
             self.header.config_digest(),
             config,
             symbols,
             strategy,
         )
-        .with_features(self.header.features.clone())
+        .with_features(self.header.features.clone());
+        for instrument in &self.scenario.instruments {
+            for name in &instrument.symbols {
+                // Checked when the plan was made: every named symbol is in the table.
+                if let Some(i) = self.header.symbols.iter().position(|s| s == name) {
+                    core = core.with_instrument(SymbolId(i as u32), instrument.rules());
+                }
+            }
+        }
+        core
     }
 
     /// The seeded synthetic market, for a synthetic scenario (with its forked future, if any).

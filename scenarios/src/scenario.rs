@@ -19,6 +19,7 @@
 //! Unknown keys and wrong types are errors that name the key and the line.
 
 use serde::{Deserialize, Serialize};
+use tape_engine::core::InstrumentRules;
 use tape_engine::execution::CostModel;
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::risk::{BreakerReset, RiskLimits};
@@ -626,6 +627,93 @@ impl ExecutionSpec {
     }
 }
 
+/// One `[[instruments]]` table: trading rules for the symbols it names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentSpec {
+    /// The symbols these rules apply to, as the market names them.
+    pub symbols: Vec<String>,
+    /// Limit and stop prices must be whole multiples of this (default: `[execution]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_size: Option<f64>,
+    /// Quantities must be whole multiples of this (default: `[execution]`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_size: Option<f64>,
+    /// The least notional of an order, account currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_notional: Option<f64>,
+    /// Whether sells may open or add to a short position.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub shortable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl InstrumentSpec {
+    /// The engine's rules for these symbols (validated first).
+    pub fn rules(&self) -> InstrumentRules {
+        InstrumentRules {
+            tick_size: self
+                .tick_size
+                .map(|t| Price::from_f64(t).expect("validated")),
+            lot_size: self
+                .lot_size
+                .map(|l| Quantity::from_f64(l).expect("validated")),
+            min_notional: self
+                .min_notional
+                .map(|m| Money::from_f64(m).expect("validated")),
+            not_shortable: !self.shortable,
+        }
+    }
+
+    fn validate(
+        &self,
+        invalid: &dyn Fn(&'static str, String, &'static str) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        if self.symbols.is_empty() {
+            return Err(invalid(
+                "instruments.symbols",
+                "[]".to_string(),
+                "must name at least one symbol",
+            ));
+        }
+        if let Some(t) = self.tick_size {
+            if !(t.is_finite() && t > 0.0 && Price::from_f64(t).is_ok_and(|p| p.raw() > 0)) {
+                return Err(invalid(
+                    "instruments.tick_size",
+                    t.to_string(),
+                    "must be a positive price of at least 1e-8",
+                ));
+            }
+        }
+        if let Some(l) = self.lot_size {
+            if !(l.is_finite() && l > 0.0 && Quantity::from_f64(l).is_ok_and(|q| q.raw() > 0)) {
+                return Err(invalid(
+                    "instruments.lot_size",
+                    l.to_string(),
+                    "must be a positive quantity of at least 1e-8",
+                ));
+            }
+        }
+        if let Some(m) = self.min_notional {
+            if !(m.is_finite() && m >= 0.0 && Money::from_f64(m).is_ok()) {
+                return Err(invalid(
+                    "instruments.min_notional",
+                    m.to_string(),
+                    "must be an amount of at least 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// When a tripped circuit breaker resets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -785,6 +873,9 @@ pub struct Scenario {
     /// Pre-trade limits and the circuit breaker.
     #[serde(default, skip_serializing_if = "is_default_risk")]
     pub risk: RiskSpec,
+    /// Trading rules per instrument.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instruments: Vec<InstrumentSpec>,
     /// The strategy's `kind` and parameters (validated by the strategies crate).
     pub strategy: toml::Table,
 }
@@ -865,6 +956,9 @@ impl Scenario {
             ));
         }
         self.risk.validate(&invalid)?;
+        for instrument in &self.instruments {
+            instrument.validate(&invalid)?;
+        }
         let e = &self.execution;
         if !(e.max_participation.is_finite() && (0.0..=1.0).contains(&e.max_participation)) {
             return Err(invalid(
@@ -1026,6 +1120,8 @@ struct RawScenario<M> {
     execution: ExecutionSpec,
     #[serde(default)]
     risk: RiskSpec,
+    #[serde(default)]
+    instruments: Vec<InstrumentSpec>,
     strategy: toml::Table,
 }
 
@@ -1041,6 +1137,7 @@ impl<M> RawScenario<M> {
             costs: self.costs,
             execution: self.execution,
             risk: self.risk,
+            instruments: self.instruments,
             strategy: self.strategy,
         }
     }
