@@ -708,3 +708,68 @@ fn a_float32_price_is_the_decimal_it_displays_as() {
     let got = bars(&open(FileFormat::Parquet, &["X.parquet"], dir.path()));
     assert_eq!(got[0].bar.close.to_string(), "150.12");
 }
+
+#[test]
+fn a_parquet_feature_table_gives_the_csv_one_s_features() {
+    use tape_scenarios::loader::features::{FeatureSet, FeatureSpec};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rows = [
+        ("2024-01-03", "AAA", "score", 1.5),
+        ("2024-01-05", "AAA", "surprise", -0.25),
+        ("2024-01-04", "BBB", "score", 0.5),
+    ];
+    let mut csv = "available_at,symbol,name,value\n".to_string();
+    for (at, symbol, name, value) in rows {
+        csv.push_str(&format!("{at},{symbol},{name},{value}\n"));
+    }
+    std::fs::write(dir.path().join("f.csv"), csv).expect("write");
+    // The same rows with typed columns: dates as Date32, values as Float64.
+    let day = |t: &str| (Ts::parse(t).expect("date").0 / NANOS_PER_DAY) as i32;
+    let text = |column: usize| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| {
+            if column == 1 {
+                r.1
+            } else {
+                r.2
+            }
+        })))
+    };
+    write_parquet(
+        &dir.path().join("f.parquet"),
+        vec![
+            (
+                "available_at",
+                Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| day(r.0)))) as ArrayRef,
+            ),
+            ("symbol", text(1)),
+            ("name", text(2)),
+            (
+                "value",
+                Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.3))) as ArrayRef,
+            ),
+        ],
+    );
+    let symbols = ["AAA".to_string(), "BBB".to_string()];
+    let delivered = |file: &str| -> Vec<TimedInput> {
+        let spec = FeatureSpec {
+            files: vec![file.to_string()],
+            time_format: tape_scenarios::loader::table::TimeFormat::Auto,
+            available_time: "13:00".to_string(),
+        };
+        let set = FeatureSet::open(&spec, dir.path(), &symbols, 0).expect("valid");
+        assert_eq!(set.names(), ["score", "surprise"]);
+        Sequencer::new(set.sources())
+            .map(|r| r.expect("valid"))
+            .map(|mut t| {
+                // Row numbers differ by CSV's header row; everything else must not.
+                if let SourcedInput::Feature(f) = &mut t.input {
+                    f.row = 0;
+                }
+                t
+            })
+            .collect()
+    };
+    let from_csv = delivered("f.csv");
+    assert_eq!(from_csv.len(), 3);
+    assert_eq!(delivered("f.parquet"), from_csv);
+}
