@@ -261,3 +261,19 @@ fn instrument_tables_apply_to_their_symbols_and_unknown_symbols_are_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_maintenance_margin_out_of_range_is_refused_by_name() {
+    for bad in ["0.0", "1.5", "nan"] {
+        let text = SMALL_SCENARIO.replace(
+            "cash = 9000.0",
+            &format!("cash = 9000.0\nmaintenance_margin = {bad}"),
+        );
+        let err = Scenario::from_toml(&text, "bad.toml")
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains("account.maintenance_margin"), "{bad}: {err}");
+    }
+    let ok = SMALL_SCENARIO.replace("cash = 9000.0", "cash = 9000.0\nmaintenance_margin = 0.25");
+    Scenario::from_toml(&ok, "ok.toml").expect("a margin account");
+}

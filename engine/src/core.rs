@@ -205,6 +205,8 @@ pub struct Core {
     decision_equity: Money,
     /// Per symbol: its trading rules.
     instruments: Vec<InstrumentRules>,
+    /// A margin account's maintenance requirement, in ppm of gross exposure.
+    maintenance_ppm: Option<u32>,
     stats: RunStats,
 }
 
@@ -256,6 +258,7 @@ impl Core {
                 };
                 symbols
             ],
+            maintenance_ppm: None,
             stats: RunStats {
                 equity: config.initial_cash,
                 peak_equity: config.initial_cash,
@@ -267,6 +270,14 @@ impl Core {
     /// The same core with the header's feature table (names in `FeatureId` order).
     pub fn with_features(mut self, names: Vec<String>) -> Self {
         self.features = FeatureTable::new(names, self.latest.len());
+        self
+    }
+
+    /// The same core as a margin account: when equity at a slice close is below
+    /// `maintenance_ppm` of the gross exposure, positions are closed at market, largest
+    /// first, until what is left would meet the requirement.
+    pub fn with_maintenance_margin(mut self, maintenance_ppm: u32) -> Self {
+        self.maintenance_ppm = (maintenance_ppm > 0).then_some(maintenance_ppm);
         self
     }
 
@@ -520,6 +531,9 @@ impl Core {
                 let body = EventBody::CircuitBreakerTripped(BreakerChange { reason });
                 self.emit(ts, causes, body);
             }
+        }
+        if let Some(ppm) = self.maintenance_ppm {
+            self.margin_call(ts, ppm, snapshot.equity)?;
         }
         self.slices += 1;
         for s in self.updated.drain(..) {
@@ -906,6 +920,94 @@ impl Core {
                 symbol: symbol.0,
                 count: self.latest.len(),
             });
+        }
+        Ok(())
+    }
+
+    /// A margin call: if `equity` is below the maintenance requirement on the gross exposure
+    /// (positions at their latest closes), closes positions at market, largest first, each an
+    /// `order_submitted` by `margin_call`, until the rest would meet the requirement. A
+    /// position already being closed by working orders is left to them.
+    fn margin_call(&mut self, ts: Ts, ppm: u32, equity: Money) -> Result<(), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let mut open: Vec<(Money, SymbolId, Quantity, Price)> = Vec::new();
+        let mut gross = Money::ZERO;
+        for s in 0..self.latest.len() {
+            let (Some(bar), held) = (self.latest[s], self.portfolio.quantities()[s]) else {
+                continue;
+            };
+            if held.is_zero() {
+                continue;
+            }
+            let value = bar
+                .close
+                .notional(held.abs().map_err(overflow)?)
+                .map_err(overflow)?;
+            gross = gross.checked_add(value).map_err(overflow)?;
+            let pending = self.book.pending(SymbolId(s as u32)).map_err(overflow)?;
+            if !held.checked_add(pending).map_err(overflow)?.is_zero() {
+                open.push((value, SymbolId(s as u32), held, bar.close));
+            }
+        }
+        let mut requirement = share(gross, ppm);
+        if equity >= requirement {
+            return Ok(());
+        }
+        // Largest first; ties by symbol id, so the order never depends on anything else.
+        open.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (value, symbol, held, close) in open {
+            if equity >= requirement {
+                break;
+            }
+            let reason = Reason::new(
+                rules::MARGIN_CALL.id,
+                &[
+                    ReasonValue::Money(equity),
+                    ReasonValue::Money(requirement),
+                    ReasonValue::Money(gross),
+                ],
+            );
+            let side = if held.raw() > 0 {
+                Side::Sell
+            } else {
+                Side::Buy
+            };
+            let quantity = held.abs().map_err(overflow)?;
+            let order = OrderId(self.next_order);
+            self.next_order += 1;
+            let body = EventBody::OrderSubmitted(OrderSubmitted {
+                order,
+                symbol,
+                side,
+                order_type: OrderType::Market,
+                time_in_force: TimeInForce::Gtc,
+                quantity,
+                limit_price: None,
+                stop_price: None,
+                trail: None,
+                reason,
+            });
+            let submitted = self.emit(ts, Causes::NONE, body);
+            self.stats.orders += 1;
+            let working = WorkingOrder {
+                order,
+                submitted,
+                side,
+                remaining: quantity,
+                expected_price: close,
+                committed_cash: Money::ZERO,
+                kind: OrderKind::Market,
+                time_in_force: TimeInForce::Gtc,
+                triggered: false,
+                day: None,
+                link: None,
+                bars_worked: 0,
+                wait_bars: 0,
+                arrives: None,
+            };
+            self.book.add(symbol, working).map_err(overflow)?;
+            gross = gross.checked_sub(value).map_err(overflow)?;
+            requirement = share(gross, ppm);
         }
         Ok(())
     }

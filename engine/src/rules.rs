@@ -232,6 +232,14 @@ pub const NOT_SHORTABLE: RuleSpec = RuleSpec {
     fields: &[("position_after", Unit::Quantity)],
 };
 
+/// A margin account below its maintenance requirement closes positions.
+pub const MARGIN_CALL: RuleSpec = RuleSpec {
+    id: RuleId(28),
+    name: "margin_call",
+    summary: "Equity at a slice close is below the maintenance margin on the gross exposure, so positions are closed at market, largest first, until the rest would meet it.",
+    fields: &[("equity", Unit::Money), ("requirement", Unit::Money), ("gross_exposure", Unit::Money)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -262,4 +270,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     BARS_ELAPSED,
     MIN_NOTIONAL,
     NOT_SHORTABLE,
+    MARGIN_CALL,
 ];

@@ -346,3 +346,52 @@ fn instrument_rules_refuse_shorts_small_orders_and_off_lot_quantities() {
         ]
     );
 }
+
+#[test]
+fn a_margin_call_closes_the_largest_position_first_until_the_rest_is_covered() {
+    // 10,000 cash; short 100 of symbol 0 and 20 of symbol 1 at 100 (cash 22,000). Symbol 0
+    // rises to 150: equity 22,000 − 15,000 − 2,000 = 5,000, gross 17,000, and a 40%
+    // maintenance needs 6,800: the 15,000 short of symbol 0 is bought back first, leaving
+    // 2,000 gross that 5,000 covers, so symbol 1 stays.
+    let mut prices: Vec<Vec<f64>> = vec![vec![100.0, 100.0]; 2];
+    prices.extend(vec![vec![150.0, 100.0]; 4]);
+    let script = vec![(0, 0, Side::Sell, 100), (0, 1, Side::Sell, 20)];
+    let events = run_with(&prices, script, RiskLimits::default(), |core| {
+        core.with_maintenance_margin(400_000)
+    });
+    let calls: Vec<(i64, u32, Side)> = at_days(
+        &events,
+        |b| matches!(b, EventBody::OrderSubmitted(o) if o.reason.rule == rules::MARGIN_CALL.id),
+    )
+    .into_iter()
+    .map(|(d, b)| match b {
+        EventBody::OrderSubmitted(o) => (d, o.symbol.0, o.side),
+        _ => unreachable!(),
+    })
+    .collect();
+    assert_eq!(
+        calls,
+        [(2, 0, Side::Buy)],
+        "one call, for the largest position"
+    );
+    let EventBody::OrderSubmitted(call) = at_days(
+        &events,
+        |b| matches!(b, EventBody::OrderSubmitted(o) if o.reason.rule == rules::MARGIN_CALL.id),
+    )[0]
+    .1
+    else {
+        unreachable!()
+    };
+    let money = |v: i64| Money::from_units(v).expect("fits").raw();
+    assert_eq!(
+        call.reason.raw_values(),
+        [money(5_000), money(6_800), money(17_000)]
+    );
+    // It fills at the next open, and no second call follows for the same position.
+    let filled = at_days(
+        &events,
+        |b| matches!(b, EventBody::OrderFilled(f) if f.order.0 == 2),
+    );
+    assert_eq!(filled.len(), 1);
+    assert_eq!(filled[0].0, 3);
+}

@@ -343,6 +343,9 @@ impl RunPlan {
             strategy,
         )
         .with_features(self.header.features.clone());
+        if let Some(m) = self.scenario.account.maintenance_margin {
+            core = core.with_maintenance_margin((m * 1e6).round() as u32);
+        }
         for instrument in &self.scenario.instruments {
             for name in &instrument.symbols {
                 // Checked when the plan was made: every named symbol is in the table.

@@ -520,6 +520,10 @@ pub struct AccountSpec {
     /// Record a portfolio snapshot every this many time slices (1 = at every bar time).
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u32,
+    /// A margin account: equity must stay at least this fraction of the gross exposure at
+    /// every slice close, else positions are closed, largest first (none: a cash account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_margin: Option<f64>,
 }
 
 impl Default for AccountSpec {
@@ -527,6 +531,7 @@ impl Default for AccountSpec {
         Self {
             cash: default_cash(),
             snapshot_every: default_snapshot_every(),
+            maintenance_margin: None,
         }
     }
 }
@@ -947,6 +952,15 @@ impl Scenario {
                 self.account.cash.to_string(),
                 "must be a positive amount below 9.2e12",
             ));
+        }
+        if let Some(m) = self.account.maintenance_margin {
+            if !(m.is_finite() && m > 0.0 && m <= 1.0) {
+                return Err(invalid(
+                    "account.maintenance_margin",
+                    m.to_string(),
+                    "must be a fraction of the gross exposure in (0, 1]",
+                ));
+            }
         }
         if self.account.snapshot_every == 0 {
             return Err(invalid(
