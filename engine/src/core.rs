@@ -416,6 +416,12 @@ impl Core {
         let bar_seq = self.emit(ts, Causes::NONE, EventBody::Bar(bar));
         self.latest_bar_seq[index] = bar_seq;
         self.latest[index] = Some(bar);
+        // Most bars find no working order: the book only notes when the bar closed.
+        if self.book.working(bar.symbol).is_empty() {
+            self.book.note_close(bar.symbol, ts);
+            self.portfolio.mark(bar.symbol, bar.close);
+            return Ok(());
+        }
 
         let overflow = |source| StepError::Overflow { ts, source };
         let mut work = std::mem::take(&mut self.work);

@@ -520,6 +520,12 @@ impl OrderBook {
         notional.checked_add(self.costs.fee(notional, quantity)?)
     }
 
+    /// Notes that a bar of `symbol` closed at `ts` (when its next bar opens, for latency),
+    /// for a bar with no working order to work: [`OrderBook::fill_on_bar`] does it otherwise.
+    pub fn note_close(&mut self, symbol: SymbolId, ts: Ts) {
+        self.last_close[symbol.0 as usize] = Some(ts);
+    }
+
     /// Works every order of `bar.symbol` on this bar (closed at `ts`), in submission order:
     /// expired `day` orders leave first, then each order fills by its kind along the bar's
     /// walk (within the participation cap), then `ioc` remainders leave. Fills go to `fills`,
