@@ -54,6 +54,11 @@ pub fn plan_factory(plan: &RunPlan, future: Option<(Ts, [u8; 32])>) -> (Core, Ba
         ),
     };
     sources.extend(plan.feature_sources());
+    if sources.len() == 1 && !perturb_bars {
+        // A synthetic market alone needs no merging (and no perturbation: it was re-seeded).
+        let market = sources.pop().expect("one source");
+        return (plan.core(), market);
+    }
     let merged = Sequencer::new(sources).map(|r| {
         r.map_err(|e| match e {
             SequencerError::Source(e) => e,
