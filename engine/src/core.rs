@@ -22,8 +22,8 @@
 
 use crate::event::{
     Bar, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderAmended, OrderCancelled,
-    OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType, Reason, ReasonValue,
-    RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
+    OrderFilled, OrderId, OrderRejected, OrderSubmitted, Reason, ReasonValue, RunFinished,
+    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
 };
 use crate::execution::{
     BarWork, Bracket, ComputedFill, CostModel, Expired, Expiry, FillTiming, Link, OrderBook,
@@ -678,40 +678,20 @@ impl Core {
                                     ReasonValue::Price(price),
                                 ],
                             );
-                            let body = EventBody::OrderSubmitted(OrderSubmitted {
-                                order: id,
-                                symbol,
+                            let mut exit = WorkingOrder::new(
+                                id,
+                                Seq(0),
                                 side,
-                                order_type: kind.order_type(),
-                                time_in_force: TimeInForce::Gtc,
-                                quantity: f.quantity,
-                                limit_price: kind.limit(),
-                                stop_price: kind.stop(),
-                                trail: kind.trail(),
-                                reason,
-                            });
-                            let submitted = self.emit(ts, Causes::one(fill_seq), body);
-                            self.stats.orders += 1;
-                            let exit = WorkingOrder {
-                                order: id,
-                                submitted,
-                                side,
-                                remaining: f.quantity,
-                                expected_price: kind.expected_price(price),
-                                committed_cash: Money::ZERO,
+                                f.quantity,
                                 kind,
-                                time_in_force: TimeInForce::Gtc,
-                                triggered: false,
-                                day: None,
-                                link: Some(Link::OneCancelsOther {
-                                    sibling,
-                                    entry: w.order,
-                                }),
-                                bars_worked: 0,
-                                wait_bars: 0,
-                                arrives: None,
-                            };
-                            self.book.add(symbol, exit).map_err(overflow)?;
+                                TimeInForce::Gtc,
+                                kind.expected_price(price),
+                            );
+                            exit.link = Some(Link::OneCancelsOther {
+                                sibling,
+                                entry: w.order,
+                            });
+                            self.submit(ts, Causes::one(fill_seq), symbol, exit, reason)?;
                         }
                         Ok(())
                     }
@@ -930,6 +910,43 @@ impl Core {
         Ok(())
     }
 
+    /// Records `order_submitted` for `w` (its kind's prices and trail, its time in force, its
+    /// quantity) and puts it to work; returns the event's seq.
+    fn submit(
+        &mut self,
+        ts: Ts,
+        cause: Causes,
+        symbol: SymbolId,
+        mut w: WorkingOrder,
+        reason: Reason,
+    ) -> Result<Seq, StepError> {
+        let body = EventBody::OrderSubmitted(OrderSubmitted {
+            order: w.order,
+            symbol,
+            side: w.side,
+            order_type: w.kind.order_type(),
+            time_in_force: w.time_in_force,
+            quantity: w.remaining,
+            limit_price: w.kind.limit(),
+            stop_price: w.kind.stop(),
+            trail: w.kind.trail(),
+            reason,
+        });
+        w.submitted = self.emit(ts, cause, body);
+        self.stats.orders += 1;
+        self.book
+            .add(symbol, w)
+            .map_err(|source| StepError::Overflow { ts, source })?;
+        Ok(w.submitted)
+    }
+
+    /// Gives an order decided at `ts` the run's latency.
+    fn with_latency(&self, ts: Ts, w: &mut WorkingOrder) {
+        w.wait_bars = self.config.latency_bars;
+        w.arrives = (self.config.latency_ns > 0)
+            .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns)));
+    }
+
     /// A margin call: if `equity` is below the maintenance requirement on the gross exposure
     /// (positions at their latest closes), closes positions at market, largest first, each an
     /// `order_submitted` by `margin_call`, until the rest would meet the requirement. A
@@ -981,37 +998,16 @@ impl Core {
             let quantity = held.abs().map_err(overflow)?;
             let order = OrderId(self.next_order);
             self.next_order += 1;
-            let body = EventBody::OrderSubmitted(OrderSubmitted {
+            let close_out = WorkingOrder::new(
                 order,
-                symbol,
+                Seq(0),
                 side,
-                order_type: OrderType::Market,
-                time_in_force: TimeInForce::Gtc,
                 quantity,
-                limit_price: None,
-                stop_price: None,
-                trail: None,
-                reason,
-            });
-            let submitted = self.emit(ts, Causes::NONE, body);
-            self.stats.orders += 1;
-            let working = WorkingOrder {
-                order,
-                submitted,
-                side,
-                remaining: quantity,
-                expected_price: close,
-                committed_cash: Money::ZERO,
-                kind: OrderKind::Market,
-                time_in_force: TimeInForce::Gtc,
-                triggered: false,
-                day: None,
-                link: None,
-                bars_worked: 0,
-                wait_bars: 0,
-                arrives: None,
-            };
-            self.book.add(symbol, working).map_err(overflow)?;
+                OrderKind::Market,
+                TimeInForce::Gtc,
+                close,
+            );
+            self.submit(ts, Causes::NONE, symbol, close_out, reason)?;
             gross = gross.checked_sub(value).map_err(overflow)?;
             requirement = share(gross, ppm);
         }
@@ -1277,39 +1273,19 @@ impl Core {
             }
             committed_cash = estimated;
         }
-        let body = EventBody::OrderSubmitted(OrderSubmitted {
+        let mut working = WorkingOrder::new(
             order,
-            symbol,
+            Seq(0),
             side,
-            order_type: kind.order_type(),
-            time_in_force,
             quantity,
-            limit_price: kind.limit(),
-            stop_price: kind.stop(),
-            trail: kind.trail(),
-            reason,
-        });
-        let submitted = self.emit(ts, cause, body);
-        self.stats.orders += 1;
-        let working = WorkingOrder {
-            order,
-            submitted,
-            side,
-            remaining: quantity,
-            expected_price,
-            committed_cash,
             kind,
             time_in_force,
-            triggered: false,
-            day: None,
-            link: bracket.map(Link::BracketEntry),
-            bars_worked: 0,
-            wait_bars: self.config.latency_bars,
-            arrives: (self.config.latency_ns > 0)
-                .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
-        };
-        self.book.add(symbol, working).map_err(overflow)?;
-        Ok(submitted)
+            expected_price,
+        );
+        working.committed_cash = committed_cash;
+        working.link = bracket.map(Link::BracketEntry);
+        self.with_latency(ts, &mut working);
+        self.submit(ts, cause, symbol, working, reason)
     }
 
     fn bar_cause(&self, symbol: SymbolId) -> Result<Causes, StepError> {
@@ -1392,38 +1368,18 @@ impl Core {
                 ReasonValue::Quantity(pending),
             ],
         );
-        let body = EventBody::OrderSubmitted(OrderSubmitted {
+        let mut working = WorkingOrder::new(
             order,
-            symbol,
+            Seq(0),
             side,
-            order_type: OrderType::Market,
-            time_in_force: TimeInForce::Gtc,
             quantity,
-            limit_price: None,
-            stop_price: None,
-            trail: None,
-            reason,
-        });
-        let submitted = self.emit(ts, cause, body);
-        self.stats.orders += 1;
-        let working = WorkingOrder {
-            order,
-            submitted,
-            side,
-            remaining: quantity,
-            expected_price: reference,
-            committed_cash,
-            kind: OrderKind::Market,
-            time_in_force: TimeInForce::Gtc,
-            triggered: false,
-            day: None,
-            link: None,
-            bars_worked: 0,
-            wait_bars: self.config.latency_bars,
-            arrives: (self.config.latency_ns > 0)
-                .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns))),
-        };
-        self.book.add(symbol, working).map_err(overflow)
+            OrderKind::Market,
+            TimeInForce::Gtc,
+            reference,
+        );
+        working.committed_cash = committed_cash;
+        self.with_latency(ts, &mut working);
+        self.submit(ts, cause, symbol, working, reason).map(|_| ())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -2,6 +2,8 @@
 //! its quantity off the other and cancels it when nothing is left, a bracket with its exits on
 //! the wrong sides is refused, and cancelling one exit cancels its sibling.
 
+mod common;
+
 use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
     Bar, Event, EventBody, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce,
@@ -100,14 +102,10 @@ fn run(bars: &[(f64, f64, f64, f64)], plan: Plan, participation_ppm: u32) -> Vec
     }
     core.finish().expect("finishes");
     let frames = std::mem::take(core.output());
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < frames.len() {
-        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
-        out.push(decode_event(&frames[at..at + len]).expect("decodes"));
-        at += len;
-    }
-    out
+    common::split_frames(&frames)
+        .into_iter()
+        .map(|f| decode_event(f).expect("decodes"))
+        .collect()
 }
 
 /// (day, order, what) for the order events of a run.

@@ -2,6 +2,8 @@
 //! losing streak, refuses entries while exits still fill, and resets by its policy; the
 //! pre-trade limits refuse entries by name.
 
+mod common;
+
 use tape_engine::core::{Core, CoreConfig, Input};
 use tape_engine::event::{
     Bar, Event, EventBody, Reason, RuleId, RuleSpec, Side, SymbolId, TimeInForce, Unit,
@@ -105,14 +107,10 @@ fn run_with(
     }
     core.finish().expect("finishes");
     let frames = std::mem::take(core.output());
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < frames.len() {
-        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
-        out.push(decode_event(&frames[at..at + len]).expect("decodes"));
-        at += len;
-    }
-    out
+    common::split_frames(&frames)
+        .into_iter()
+        .map(|f| decode_event(f).expect("decodes"))
+        .collect()
 }
 
 /// The slice index (day - 1) of each event of a kind, with its body.

@@ -260,6 +260,37 @@ pub enum Link {
     },
 }
 
+impl WorkingOrder {
+    /// A new order as submitted: nothing set aside, filled, triggered or linked yet, no
+    /// latency.
+    pub fn new(
+        order: OrderId,
+        submitted: Seq,
+        side: Side,
+        quantity: Quantity,
+        kind: OrderKind,
+        time_in_force: TimeInForce,
+        expected_price: Price,
+    ) -> Self {
+        Self {
+            order,
+            submitted,
+            side,
+            remaining: quantity,
+            expected_price,
+            committed_cash: Money::ZERO,
+            kind,
+            time_in_force,
+            triggered: false,
+            day: None,
+            link: None,
+            bars_worked: 0,
+            wait_bars: 0,
+            arrives: None,
+        }
+    }
+}
+
 /// A fill computed for a bar, before the core records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ComputedFill {
@@ -804,22 +835,16 @@ mod tests {
     }
 
     fn order(id: u64, side: Side, kind: OrderKind, tif: TimeInForce) -> WorkingOrder {
-        WorkingOrder {
-            order: OrderId(id),
-            submitted: Seq(id + 1),
+        let expected = kind.expected_price(px(100.0));
+        WorkingOrder::new(
+            OrderId(id),
+            Seq(id + 1),
             side,
-            remaining: qty(100),
-            expected_price: kind.expected_price(px(100.0)),
-            committed_cash: Money::ZERO,
+            qty(100),
             kind,
-            time_in_force: tif,
-            triggered: false,
-            day: None,
-            link: None,
-            bars_worked: 0,
-            wait_bars: 0,
-            arrives: None,
-        }
+            tif,
+            expected,
+        )
     }
 
     fn working(side: Side) -> WorkingOrder {

@@ -527,6 +527,23 @@ impl<'a> Take<'a> {
     fn f64(&mut self, field: &'static str) -> Result<f64, DecodeError> {
         Ok(f64::from_bits(self.u64(field)?))
     }
+    /// The limit and stop prices that `price_flags` bits 0 and 1 say follow.
+    fn optional_prices(
+        &mut self,
+        flags: u8,
+    ) -> Result<(Option<Price>, Option<Price>), DecodeError> {
+        let limit = if flags & 1 != 0 {
+            Some(self.price("limit_price")?)
+        } else {
+            None
+        };
+        let stop = if flags & 2 != 0 {
+            Some(self.price("stop_price")?)
+        } else {
+            None
+        };
+        Ok((limit, stop))
+    }
     fn price(&mut self, field: &'static str) -> Result<Price, DecodeError> {
         Price::from_raw(self.i64(field)?).map_err(|_| DecodeError::BadPrice { field })
     }
@@ -651,16 +668,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 });
             }
             let remaining = t.qty("remaining")?;
-            let limit_price = if flags & 1 != 0 {
-                Some(t.price("limit_price")?)
-            } else {
-                None
-            };
-            let stop_price = if flags & 2 != 0 {
-                Some(t.price("stop_price")?)
-            } else {
-                None
-            };
+            let (limit_price, stop_price) = t.optional_prices(flags)?;
             EventBody::OrderAmended(OrderAmended {
                 order,
                 symbol,
@@ -713,16 +721,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 });
             }
             let quantity = t.qty("quantity")?;
-            let limit_price = if flags & 1 != 0 {
-                Some(t.price("limit_price")?)
-            } else {
-                None
-            };
-            let stop_price = if flags & 2 != 0 {
-                Some(t.price("stop_price")?)
-            } else {
-                None
-            };
+            let (limit_price, stop_price) = t.optional_prices(flags)?;
             let trail = if flags & 4 != 0 {
                 let code = t.u8("trail_kind")?;
                 let value = t.i64("trail")?;
