@@ -863,6 +863,18 @@ impl Core {
                     let seq = self.place(ts, cause, request, reason, bracket)?;
                     self.decision_seqs.push(seq);
                 }
+                Decision::Amend {
+                    symbol,
+                    order,
+                    remaining,
+                    limit,
+                    stop,
+                    reason,
+                } => {
+                    self.admit_symbol(symbol)?;
+                    let seq = self.amend(ts, symbol, order, remaining, limit, stop, reason)?;
+                    self.decision_seqs.push(seq.unwrap_or(Seq(self.next_seq)));
+                }
                 Decision::Cancel {
                     symbol,
                     order,
@@ -898,6 +910,69 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// A strategy's amend: checked against the instrument's grids and the order's kind, then
+    /// recorded as `order_amended` (or `order_rejected`, leaving the order as it was).
+    #[allow(clippy::too_many_arguments)]
+    fn amend(
+        &mut self,
+        ts: Ts,
+        symbol: SymbolId,
+        order: OrderId,
+        remaining: Option<Quantity>,
+        limit: Option<Price>,
+        stop: Option<Price>,
+        reason: Reason,
+    ) -> Result<Option<Seq>, StepError> {
+        let Some(current) = self
+            .book
+            .working(symbol)
+            .iter()
+            .find(|w| w.order == order)
+            .copied()
+        else {
+            return Ok(None);
+        };
+        let cause = Causes::one(current.submitted);
+        let instrument = self.instruments[symbol.0 as usize];
+        let quantity = remaining.unwrap_or(current.remaining);
+        let off_tick = instrument.tick_size.and_then(|tick| {
+            [limit, stop]
+                .into_iter()
+                .flatten()
+                .find(|p| p.raw() % tick.raw() != 0)
+                .map(|p| (p, tick))
+        });
+        let off_lot = instrument
+            .lot_size
+            .filter(|lot| lot.raw() > 0 && remaining.is_some_and(|q| q.raw() % lot.raw() != 0));
+        let refusal = if let Some((price, tick)) = off_tick {
+            Reason::new(
+                rules::OFF_TICK_GRID.id,
+                &[ReasonValue::Price(price), ReasonValue::Price(tick)],
+            )
+        } else if let Some(lot) = off_lot {
+            Reason::new(
+                rules::OFF_LOT_GRID.id,
+                &[ReasonValue::Quantity(quantity), ReasonValue::Quantity(lot)],
+            )
+        } else {
+            let applied = self
+                .book
+                .amend(symbol, order, remaining, limit, stop)
+                .map_err(|source| StepError::Overflow { ts, source })?;
+            match applied {
+                Ok(Some(w)) => {
+                    self.record_amend(ts, Some(cause), symbol, &w, reason);
+                    return Ok(Some(Seq(self.next_seq - 1)));
+                }
+                Ok(None) => return Ok(None),
+                Err(_) => Reason::new(rules::INVALID_AMEND.id, &[ReasonValue::Quantity(quantity)]),
+            }
+        };
+        self.reject(ts, cause, order, symbol, current.side, quantity, refusal);
+        Ok(Some(Seq(self.next_seq - 1)))
     }
 
     fn admit_symbol(&self, symbol: SymbolId) -> Result<(), StepError> {

@@ -240,6 +240,14 @@ pub const MARGIN_CALL: RuleSpec = RuleSpec {
     fields: &[("equity", Unit::Money), ("requirement", Unit::Money), ("gross_exposure", Unit::Money)],
 };
 
+/// An amend the order cannot take is refused; the order stays as it was.
+pub const INVALID_AMEND: RuleSpec = RuleSpec {
+    id: RuleId(29),
+    name: "invalid_amend",
+    summary: "An amend is refused when the order's kind has no such price (a limit on a stop order) or the new quantity is not positive; the order stays as it was.",
+    fields: &[("quantity", Unit::Quantity)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -271,4 +279,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     MIN_NOTIONAL,
     NOT_SHORTABLE,
     MARGIN_CALL,
+    INVALID_AMEND,
 ];

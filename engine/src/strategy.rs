@@ -66,6 +66,18 @@ pub enum Decision {
         /// A bracket's exits, placed when it fills.
         bracket: Option<Bracket>,
     },
+    /// Changes a working order: what is left of it, its limit or its stop (each `None` keeps
+    /// it). Recorded as `order_amended` with `reason`; an amend the order's kind or the
+    /// instrument cannot take is recorded as `order_rejected` and leaves the order as it was.
+    /// An order no longer working is left alone.
+    Amend {
+        symbol: SymbolId,
+        order: OrderId,
+        remaining: Option<Quantity>,
+        limit: Option<crate::fixed::Price>,
+        stop: Option<crate::fixed::Price>,
+        reason: Reason,
+    },
     /// Cancels a working order (ids from [`crate::market::MarketView::working_orders`]); an
     /// order no longer working (filled, expired) is left alone.
     Cancel {
@@ -162,6 +174,26 @@ impl Decisions {
             reason,
             because,
             bracket: Some(exits),
+        });
+    }
+
+    /// Records a change to a working order (see [`Decision::Amend`]).
+    pub fn amend(
+        &mut self,
+        symbol: SymbolId,
+        order: OrderId,
+        remaining: Option<Quantity>,
+        limit: Option<crate::fixed::Price>,
+        stop: Option<crate::fixed::Price>,
+        reason: Reason,
+    ) {
+        self.items.push(Decision::Amend {
+            symbol,
+            order,
+            remaining,
+            limit,
+            stop,
+            reason,
         });
     }
 

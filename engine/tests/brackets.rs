@@ -30,10 +30,13 @@ fn px(v: f64) -> Price {
     Price::from_f64(v).expect("positive")
 }
 
-/// Places `bracket` at slice 0; cancels the first working order at slice `cancel_at`.
+/// Places `bracket` at slice 0; cancels the first working order at slice `cancel_at`;
+/// amends the stop-loss (the second working order) at `amend.0` to limit `amend.1` and stop
+/// `amend.2`.
 struct Plan {
     bracket: (f64, f64),
     cancel_at: Option<usize>,
+    amend: Option<(usize, Option<f64>, Option<f64>)>,
     slice: usize,
 }
 
@@ -58,6 +61,20 @@ impl Strategy for Plan {
                 trail: None,
             };
             out.bracket(entry, exits, reason, None);
+        }
+        if let Some((at, limit, stop)) = self.amend {
+            if at == self.slice {
+                if let Some(w) = view.working_orders(SymbolId(0)).get(1) {
+                    out.amend(
+                        SymbolId(0),
+                        w.order,
+                        None,
+                        limit.map(px),
+                        stop.map(px),
+                        reason,
+                    );
+                }
+            }
         }
         if Some(self.slice) == self.cancel_at {
             if let Some(w) = view.working_orders(SymbolId(0)).first() {
@@ -146,6 +163,7 @@ fn the_take_profit_fill_cancels_the_stop_loss() {
     let plan = Plan {
         bracket: (105.0, 95.0),
         cancel_at: None,
+        amend: None,
         slice: 0,
     };
     let events = run(&bars, plan, 0);
@@ -186,6 +204,7 @@ fn a_partial_exit_shrinks_its_sibling_and_a_gap_fills_the_stop_at_the_open() {
     let plan = Plan {
         bracket: (105.0, 95.0),
         cancel_at: None,
+        amend: None,
         slice: 0,
     };
     let events = run(&bars, plan, 5_000);
@@ -213,6 +232,7 @@ fn exits_on_the_wrong_sides_are_refused_and_cancelling_one_exit_cancels_both() {
     let wrong = Plan {
         bracket: (95.0, 105.0),
         cancel_at: None,
+        amend: None,
         slice: 0,
     };
     let events = run(&flat, wrong, 0);
@@ -227,6 +247,7 @@ fn exits_on_the_wrong_sides_are_refused_and_cancelling_one_exit_cancels_both() {
     let cancel = Plan {
         bracket: (105.0, 95.0),
         cancel_at: Some(2),
+        amend: None,
         slice: 0,
     };
     let events = run(&flat, cancel, 0);
@@ -240,4 +261,52 @@ fn exits_on_the_wrong_sides_are_refused_and_cancelling_one_exit_cancels_both() {
         [1, 2],
         "the take-profit and, with it, the stop-loss"
     );
+}
+
+#[test]
+fn a_stop_loss_amended_to_break_even_then_fills_there_and_a_bad_amend_is_refused() {
+    let bars = [
+        (100.0, 100.0, 100.0, 100.0), // decide the bracket
+        (100.0, 101.0, 99.0, 100.0),  // entry fills at 100
+        (101.0, 103.0, 100.5, 102.0), // up: move the stop to break-even at the close
+        (101.0, 101.5, 99.0, 99.5),   // back down through 100: the stop fills there
+    ];
+    let moved = Plan {
+        bracket: (110.0, 95.0),
+        cancel_at: None,
+        amend: Some((2, None, Some(100.0))),
+        slice: 0,
+    };
+    let events = run(&bars, moved, 0);
+    assert_eq!(
+        story(&events),
+        [
+            line(0, 0, "submitted market"),
+            line(1, 0, "filled 10.00 at 100.00"),
+            line(1, 1, "submitted limit"),
+            line(1, 2, "submitted stop"),
+            line(2, 2, "amended to 10.00"),
+            line(3, 2, "filled 10.00 at 100.00"),
+            line(3, 1, "cancelled 10.00"),
+        ]
+    );
+    // A limit price on a stop order: refused, and the order keeps its stop.
+    let wrong = Plan {
+        bracket: (110.0, 95.0),
+        cancel_at: None,
+        amend: Some((2, Some(99.0), None)),
+        slice: 0,
+    };
+    let events = run(&bars, wrong, 0);
+    let told = story(&events);
+    assert!(
+        told.contains(&line(
+            2,
+            2,
+            &format!("rejected {}", rules::INVALID_AMEND.id.0)
+        )),
+        "{told:?}"
+    );
+    // The stop stayed at 95, which the dip to 99 never reached: cancelled at the run's end.
+    assert!(told.contains(&line(3, 2, "cancelled 10.00")), "{told:?}");
 }

@@ -49,13 +49,30 @@ impl Strategy for RandomOrders {
                 RANDOM_ORDER.id,
                 &[tape_engine::event::ReasonValue::Int(draw as i64 & 0xFFFF)],
             );
+            let close = view.latest(symbol).expect("updated").close.raw();
             if draw % 5 == 0 {
                 if let Some(w) = view.working_orders(symbol).first() {
                     out.cancel(symbol, w.order, reason);
                 }
                 continue;
             }
-            let close = view.latest(symbol).expect("updated").close.raw();
+            if draw % 7 == 1 {
+                // Amend the last working order: a new stop or limit (sometimes the wrong one
+                // for its kind, sometimes off the grid), now and then a new quantity.
+                if let Some(w) = view.working_orders(symbol).last() {
+                    let price = Price::from_raw((close / TICK).max(2) * TICK + (draw % 3) as i64)
+                        .expect("positive");
+                    let (limit, stop) = if draw % 2 == 0 {
+                        (Some(price), None)
+                    } else {
+                        (None, Some(price))
+                    };
+                    let quantity =
+                        (draw % 11 == 1).then(|| Quantity::from_units(5).expect("small"));
+                    out.amend(symbol, w.order, quantity, limit, stop, reason);
+                }
+                continue;
+            }
             // Levels a few ticks around the close; one in eight is off the grid.
             let level = |rng: &mut XorShift| {
                 let ticks = rng.below(41) as i64 - 20;
@@ -273,7 +290,15 @@ proptest! {
                     entry.2 = Some(c.remaining);
                 }
                 EventBody::OrderRejected(r) => {
-                    prop_assert!(!orders.contains_key(&r.order));
+                    // A rejection of a working order is a refused amend: the order stays.
+                    if orders.contains_key(&r.order) {
+                        let amend_rules = [
+                            tape_engine::rules::INVALID_AMEND.id,
+                            tape_engine::rules::OFF_TICK_GRID.id,
+                            tape_engine::rules::OFF_LOT_GRID.id,
+                        ];
+                        prop_assert!(amend_rules.contains(&r.reason.rule), "{:?}", r);
+                    }
                 }
                 _ => {}
             }

@@ -366,6 +366,15 @@ fn ceil_div(n: i128, d: i128) -> i128 {
     }
 }
 
+/// Why an amend was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmendRefused {
+    /// The order's kind has no such price (a limit on a stop order, say).
+    NoSuchPrice,
+    /// The new quantity is not positive.
+    Quantity,
+}
+
 /// How an order meets a bar's walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Touch {
@@ -521,6 +530,60 @@ impl OrderBook {
             .find(|w| w.order == order)?;
         w.remaining = remaining;
         Some(*w)
+    }
+
+    /// Applies a strategy's amend to a working order: the new remaining quantity, limit and
+    /// stop (each `None` keeps it); a buy's cash set aside is estimated again. Returns the
+    /// order as changed, `None` if it is not working, or why it was refused.
+    pub fn amend(
+        &mut self,
+        symbol: SymbolId,
+        order: OrderId,
+        remaining: Option<Quantity>,
+        limit: Option<Price>,
+        stop: Option<Price>,
+    ) -> Result<Result<Option<WorkingOrder>, AmendRefused>, FixedError> {
+        let orders = &self.working[symbol.0 as usize];
+        let Some(i) = orders.iter().position(|w| w.order == order) else {
+            return Ok(Ok(None));
+        };
+        let mut w = orders[i];
+        w.kind = match (w.kind, limit, stop) {
+            (k, None, None) => k,
+            (OrderKind::Limit { .. }, Some(limit), None) => OrderKind::Limit { limit },
+            (OrderKind::Stop { .. }, None, Some(stop)) => OrderKind::Stop { stop },
+            (OrderKind::TrailingStop { trail, .. }, None, Some(stop)) => {
+                OrderKind::TrailingStop { trail, stop }
+            }
+            (OrderKind::StopLimit { stop: s, limit: l }, limit, stop) => OrderKind::StopLimit {
+                stop: stop.unwrap_or(s),
+                limit: limit.unwrap_or(l),
+            },
+            _ => return Ok(Err(AmendRefused::NoSuchPrice)),
+        };
+        if let Some(q) = remaining {
+            if q.raw() <= 0 {
+                return Ok(Err(AmendRefused::Quantity));
+            }
+            w.remaining = q;
+        }
+        // The price fills are measured against follows a new limit or stop.
+        if let Some(p) = w.kind.limit().or(w.kind.stop()) {
+            w.expected_price = p;
+        }
+        // Cash set aside for a buy follows what is left, at the new price.
+        let committed = if w.side == Side::Buy {
+            self.estimated_cost(w.remaining, w.expected_price)?
+        } else {
+            Money::ZERO
+        };
+        self.committed_cash = self
+            .committed_cash
+            .checked_sub(w.committed_cash)?
+            .checked_add(committed)?;
+        w.committed_cash = committed;
+        self.working[symbol.0 as usize][i] = w;
+        Ok(Ok(Some(w)))
     }
 
     /// Removes a working order by id (a strategy's cancel), releasing its cash.
