@@ -289,16 +289,14 @@ proptest! {
                     prop_assert!(entry.2.is_none(), "cancelled twice");
                     entry.2 = Some(c.remaining);
                 }
-                EventBody::OrderRejected(r) => {
-                    // A rejection of a working order is a refused amend: the order stays.
-                    if orders.contains_key(&r.order) {
-                        let amend_rules = [
-                            tape_engine::rules::INVALID_AMEND.id,
-                            tape_engine::rules::OFF_TICK_GRID.id,
-                            tape_engine::rules::OFF_LOT_GRID.id,
-                        ];
-                        prop_assert!(amend_rules.contains(&r.reason.rule), "{:?}", r);
-                    }
+                // A rejection of a working order is a refused amend: the order stays.
+                EventBody::OrderRejected(r) if orders.contains_key(&r.order) => {
+                    let amend_rules = [
+                        tape_engine::rules::INVALID_AMEND.id,
+                        tape_engine::rules::OFF_TICK_GRID.id,
+                        tape_engine::rules::OFF_LOT_GRID.id,
+                    ];
+                    prop_assert!(amend_rules.contains(&r.reason.rule), "{:?}", r);
                 }
                 _ => {}
             }

@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use tape_engine::event::{
     Direction, Reason, ReasonValue, RuleId, RuleSpec, Side, SymbolId, TimeInForce, Trail, Unit,
 };
-use tape_engine::execution::{Bracket, OrderKind};
+use tape_engine::execution::{Bracket, Link, OrderKind};
 use tape_engine::fixed::Price;
 use tape_engine::market::MarketView;
 use tape_engine::strategy::{Decisions, OrderRequest, Strategy};
 
+use crate::exits::{ExitAction, ExitRules, OpenTrade};
 use crate::indicators::{Atr, Highest};
 use crate::sizing::{fixed_fraction, risk_per_stop};
 
@@ -39,6 +40,14 @@ pub struct BreakoutParams {
     pub trailing: bool,
     /// Exits are rounded to this price grid (take-profit up, stop down).
     pub price_tick: f64,
+    /// Close a trade at market after this many bars (0: never).
+    pub time_stop_bars: u32,
+    /// Move the stop to the entry once the high is this many initial risks up (0: never).
+    pub break_even_r: f64,
+    /// Move the stop up to the highest high less this many ATRs, as the ATR changes (0: no).
+    pub atr_trail: f64,
+    /// Move the stop up to the VWAP since entry less this many ATRs (0: no).
+    pub vwap_trail: f64,
 }
 
 impl Default for BreakoutParams {
@@ -52,6 +61,23 @@ impl Default for BreakoutParams {
             max_fraction: 0.2,
             trailing: true,
             price_tick: 0.01,
+            time_stop_bars: 0,
+            break_even_r: 0.0,
+            atr_trail: 0.0,
+            vwap_trail: 0.0,
+        }
+    }
+}
+
+impl BreakoutParams {
+    /// The exits these parameters attach to each trade.
+    pub fn exit_rules(&self) -> ExitRules {
+        let on = |v: f64| (v > 0.0).then_some(v);
+        ExitRules {
+            time_stop_bars: (self.time_stop_bars > 0).then_some(self.time_stop_bars),
+            break_even_r: on(self.break_even_r),
+            atr_trail: on(self.atr_trail),
+            vwap_trail: on(self.vwap_trail),
         }
     }
 }
@@ -84,12 +110,38 @@ pub const RISK_SIZED: RuleSpec = RuleSpec {
     ],
 };
 
-const RULES: &[RuleSpec] = &[BREAKOUT, RISK_SIZED];
+/// An exit moved the stop-loss up.
+pub const STOP_MOVED: RuleSpec = RuleSpec {
+    id: RuleId::strategy(2),
+    name: "exit_stop_moved",
+    summary: "The stop-loss moved up to the tightest of break-even (after break_even_r initial risks), the highest high less atr_trail ATRs, and the VWAP since entry less vwap_trail ATRs.",
+    fields: &[
+        ("to", Unit::Price),
+        ("entry", Unit::Real),
+        ("high", Unit::Real),
+        ("atr", Unit::Real),
+    ],
+};
+
+/// The time stop closed a trade.
+pub const TIME_STOP: RuleSpec = RuleSpec {
+    id: RuleId::strategy(3),
+    name: "exit_time_stop",
+    summary:
+        "A trade still open after time_stop_bars bars is closed at market and its exits cancelled.",
+    fields: &[("bars", Unit::Int)],
+};
+
+const RULES: &[RuleSpec] = &[BREAKOUT, RISK_SIZED, STOP_MOVED, TIME_STOP];
 
 #[derive(Clone, Debug)]
 struct SymbolState {
     atr: Atr,
     channel: Highest,
+    /// The entry close and stop-loss of the bracket placed last (for the trade it opens).
+    placed: Option<(f64, f64)>,
+    /// The open trade the exits follow.
+    trade: Option<OpenTrade>,
 }
 
 /// The strategy.
@@ -105,19 +157,21 @@ impl Breakout {
         let state = SymbolState {
             atr: Atr::new(params.atr_period as usize),
             channel: Highest::new(params.lookback as usize),
+            placed: None,
+            trade: None,
         };
         Self {
             params,
             symbols: vec![state; symbols],
         }
     }
+}
 
-    /// `value` on the price grid, rounded up or down; `None` if not a positive price.
-    fn on_grid(&self, value: f64, up: bool) -> Option<Price> {
-        let ticks = value / self.params.price_tick;
-        let ticks = if up { ticks.ceil() } else { ticks.floor() };
-        Price::from_f64(ticks * self.params.price_tick).ok()
-    }
+/// `value` on a `tick` grid, rounded up or down; `None` if not a positive price.
+fn on_grid(tick: f64, value: f64, up: bool) -> Option<Price> {
+    let ticks = value / tick;
+    let ticks = if up { ticks.ceil() } else { ticks.floor() };
+    Price::from_f64(ticks * tick).ok()
 }
 
 impl Strategy for Breakout {
@@ -127,6 +181,7 @@ impl Strategy for Breakout {
 
     fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions) {
         let equity = view.equity();
+        let tick = self.params.price_tick;
         for &symbol in view.updated() {
             let Some(bar) = view.latest(symbol) else {
                 continue;
@@ -137,10 +192,69 @@ impl Strategy for Breakout {
             let channel = state.channel.value();
             state.channel.push(bar.close);
             state.atr.push(bar);
+            let held = view.position(symbol);
+            if held.raw() > 0 {
+                let rules = self.params.exit_rules();
+                let atr = state.atr.value();
+                let trade = match (state.trade, state.placed) {
+                    (Some(t), _) => Some(t),
+                    (None, Some((entry, stop))) => Some(OpenTrade::new(entry, stop)),
+                    (None, None) => None,
+                };
+                let Some(mut trade) = trade else { continue };
+                let action = trade.on_bar(&rules, bar, atr);
+                state.trade = Some(trade);
+                let stop_loss = view.working_orders(symbol).iter().find(|w| {
+                    matches!(
+                        w.kind,
+                        OrderKind::Stop { .. } | OrderKind::TrailingStop { .. }
+                    ) && matches!(w.link, Some(Link::OneCancelsOther { .. }))
+                });
+                match action {
+                    ExitAction::Hold => {}
+                    ExitAction::MoveStop { to } => {
+                        let (Some(order), Some(price)) = (stop_loss, on_grid(tick, to, false))
+                        else {
+                            continue;
+                        };
+                        if order.kind.stop().is_some_and(|current| price > current) {
+                            let why = Reason::new(
+                                STOP_MOVED.id,
+                                &[
+                                    ReasonValue::Price(price),
+                                    ReasonValue::Real(trade.entry),
+                                    ReasonValue::Real(trade.high),
+                                    ReasonValue::Real(atr.unwrap_or(f64::NAN)),
+                                ],
+                            );
+                            out.amend(symbol, order.order, None, None, Some(price), why);
+                        }
+                    }
+                    ExitAction::Close { bars } => {
+                        let why = Reason::new(TIME_STOP.id, &[ReasonValue::Int(bars.into())]);
+                        if let Some(order) = stop_loss {
+                            // Cancelling the stop-loss cancels its take-profit with it.
+                            out.cancel(symbol, order.order, why);
+                        }
+                        let close_out = OrderRequest {
+                            symbol,
+                            side: Side::Sell,
+                            quantity: held,
+                            kind: OrderKind::Market,
+                            time_in_force: TimeInForce::Gtc,
+                        };
+                        out.order(close_out, why, None);
+                        state.trade = None;
+                        state.placed = None;
+                    }
+                }
+                continue;
+            }
+            state.trade = None;
             let (Some(high), Some(atr)) = (channel, state.atr.value()) else {
                 continue;
             };
-            let flat = view.position(symbol).is_zero() && view.working_orders(symbol).is_empty();
+            let flat = held.is_zero() && view.working_orders(symbol).is_empty();
             if !flat || bar.close <= high || atr <= 0.0 {
                 continue;
             }
@@ -150,9 +264,9 @@ impl Strategy for Breakout {
             let quantity = risk_per_stop(equity, self.params.risk_per_trade, distance)
                 .min(fixed_fraction(equity, self.params.max_fraction, close))
                 .min(fixed_fraction(view.cash(), 1.0, close));
-            let take_profit = self.on_grid(close + self.params.reward_risk * distance, true);
-            let stop_loss = self.on_grid(close - distance, false);
-            let trail = self.on_grid(distance, true);
+            let take_profit = on_grid(tick, close + self.params.reward_risk * distance, true);
+            let stop_loss = on_grid(tick, close - distance, false);
+            let trail = on_grid(tick, distance, true);
             let (Some(take_profit), Some(stop_loss), Some(trail)) = (take_profit, stop_loss, trail)
             else {
                 continue;
@@ -194,6 +308,7 @@ impl Strategy for Breakout {
                 trail: self.params.trailing.then_some(Trail::Price(trail)),
             };
             out.bracket(entry, exits, sizing, Some(signal));
+            state.placed = Some((close, stop_loss.to_f64()));
         }
     }
 }
@@ -230,6 +345,7 @@ mod tests {
             max_fraction: 1.0,
             trailing: true,
             price_tick: 0.01,
+            ..BreakoutParams::default()
         };
         let mut s = Breakout::new(params, 1);
         let mut out = Decisions::default();

@@ -10,6 +10,8 @@
 
 /// Channel breakout with bracketed, volatility-sized entries.
 pub mod breakout;
+/// Exits attached to an open position: time stop, break-even, ATR and VWAP trails.
+pub mod exits;
 /// Incremental indicators.
 pub mod indicators;
 /// Position sizing helpers.
