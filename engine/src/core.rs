@@ -1131,6 +1131,7 @@ impl Core {
 
     /// The risk rule that refuses an order, if it is an entry and one does (see
     /// [`crate::risk`]).
+    #[allow(clippy::too_many_arguments)]
     fn risk_refusal(
         &self,
         ts: Ts,
@@ -1138,6 +1139,7 @@ impl Core {
         side: Side,
         quantity: Quantity,
         price: Price,
+        stop: Option<Price>,
     ) -> Result<Option<Reason>, StepError> {
         let limits = self.config.risk;
         if !limits.active() {
@@ -1225,6 +1227,43 @@ impl Core {
             }
             let net = net.abs().map_err(overflow)?;
             if let Some(r) = cap_check(net, limits.max_net_ppm, rules::NET_EXPOSURE_CAP.id) {
+                return Ok(Some(r));
+            }
+        }
+        if limits.max_heat_ppm.is_some() {
+            // The entry's own risk: to its stop-loss, or its whole value without one.
+            let at_risk =
+                |q: Quantity, mark: Price, stop: Option<Price>| -> Result<Money, FixedError> {
+                    let per_unit = match stop {
+                        Some(s) => Price::from_raw((mark.raw() - s.raw()).abs().max(1))?,
+                        None => mark,
+                    };
+                    per_unit.notional(q.abs()?)
+                };
+            let mut heat = at_risk(quantity, price, stop).map_err(overflow)?;
+            for s in 0..self.latest.len() {
+                let (Some(bar), held) = (self.latest[s], self.portfolio.quantities()[s]) else {
+                    continue;
+                };
+                if held.is_zero() {
+                    continue;
+                }
+                // A position's risk is to its first working stop that would close it.
+                let closing = if held.raw() > 0 {
+                    Side::Sell
+                } else {
+                    Side::Buy
+                };
+                let stop = self
+                    .book
+                    .working(SymbolId(s as u32))
+                    .iter()
+                    .filter(|w| w.side == closing)
+                    .find_map(|w| w.kind.stop());
+                let risk = at_risk(held, bar.close, stop).map_err(overflow)?;
+                heat = heat.checked_add(risk).map_err(overflow)?;
+            }
+            if let Some(r) = cap_check(heat, limits.max_heat_ppm, rules::PORTFOLIO_HEAT.id) {
                 return Ok(Some(r));
             }
         }
@@ -1325,7 +1364,10 @@ impl Core {
                 return refuse(self, why);
             }
         }
-        if let Some(why) = self.risk_refusal(ts, symbol, side, quantity, expected_price)? {
+        let stop_loss = bracket.map(|b| b.stop_loss);
+        if let Some(why) =
+            self.risk_refusal(ts, symbol, side, quantity, expected_price, stop_loss)?
+        {
             return refuse(self, why);
         }
         let mut committed_cash = Money::ZERO;
@@ -1408,7 +1450,7 @@ impl Core {
         };
         let refusal = match self.instrument_refusal(ts, symbol, side, quantity, reference)? {
             Some(why) => Some(why),
-            None => self.risk_refusal(ts, symbol, side, quantity, reference)?,
+            None => self.risk_refusal(ts, symbol, side, quantity, reference, None)?,
         };
         if let Some(reason) = refusal {
             self.reject(ts, cause, order, symbol, side, quantity, reason);

@@ -7,7 +7,8 @@
 //! - Entries are refused, each by a recorded rule, when: the breaker is tripped; the
 //!   drawdown from the equity peak is at least `drawdown_halt`; the order would open a
 //!   position beyond `max_open_positions`; or the symbol's, the gross or the net exposure
-//!   after it would exceed its cap, as a fraction of equity (exposures at decision closes).
+//!   after it would exceed its cap, as a fraction of equity (exposures at decision closes);
+//!   or the portfolio's heat — the summed risk to stops — would exceed its cap.
 //! - The breaker trips at a slice close when the drawdown from its peak (the equity peak
 //!   since it was last reset) reaches `breaker_drawdown`, or when `breaker_losses` losing
 //!   exits in a row have filled (an exit loses when its realised profit less its fee is
@@ -49,6 +50,9 @@ pub struct RiskLimits {
     pub max_net_ppm: Option<u32>,
     /// No entries while the drawdown from the equity peak is at least this.
     pub drawdown_halt_ppm: Option<u32>,
+    /// Portfolio heat: the summed risk to stops (a position without a working stop counts
+    /// its whole value) after an entry at most this share of equity.
+    pub max_heat_ppm: Option<u32>,
     /// The breaker trips at this drawdown from its peak.
     pub breaker_drawdown_ppm: Option<u32>,
     /// The breaker trips after this many losing exits in a row.

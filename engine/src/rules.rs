@@ -248,6 +248,14 @@ pub const INVALID_AMEND: RuleSpec = RuleSpec {
     fields: &[("quantity", Unit::Quantity)],
 };
 
+/// An entry that would make the portfolio's heat too large is refused.
+pub const PORTFOLIO_HEAT: RuleSpec = RuleSpec {
+    id: RuleId(30),
+    name: "portfolio_heat",
+    summary: "An entry is refused when the summed risk to stops after it (each position to its first working stop, or its whole value without one; the entry to its stop-loss) would exceed its share of equity.",
+    fields: &[("heat", Unit::Money), ("cap", Unit::Money)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -280,4 +288,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     NOT_SHORTABLE,
     MARGIN_CALL,
     INVALID_AMEND,
+    PORTFOLIO_HEAT,
 ];

@@ -87,6 +87,16 @@ impl Strategy for Plan {
 
 /// Daily bars `(open, high, low, close)`, each of volume 1,000; `participation_ppm` caps fills.
 fn run(bars: &[(f64, f64, f64, f64)], plan: Plan, participation_ppm: u32) -> Vec<Event> {
+    run_with_risk(bars, plan, participation_ppm, RiskLimits::default())
+}
+
+/// [`run`] with risk limits.
+fn run_with_risk(
+    bars: &[(f64, f64, f64, f64)],
+    plan: Plan,
+    participation_ppm: u32,
+    risk: RiskLimits,
+) -> Vec<Event> {
     let config = CoreConfig {
         initial_cash: Money::from_units(10_000).expect("fits"),
         costs: CostModel::default(),
@@ -95,7 +105,7 @@ fn run(bars: &[(f64, f64, f64, f64)], plan: Plan, participation_ppm: u32) -> Vec
         participation_ppm,
         tick_size: None,
         lot_size: None,
-        risk: RiskLimits::default(),
+        risk,
         latency_bars: 0,
         latency_ns: 0,
     };
@@ -309,4 +319,31 @@ fn a_stop_loss_amended_to_break_even_then_fills_there_and_a_bad_amend_is_refused
     );
     // The stop stayed at 95, which the dip to 99 never reached: cancelled at the run's end.
     assert!(told.contains(&line(3, 2, "cancelled 10.00")), "{told:?}");
+}
+
+#[test]
+fn portfolio_heat_counts_a_bracket_to_its_stop_loss() {
+    let flat = [(100.0, 100.0, 100.0, 100.0); 3];
+    let heat = |ppm| RiskLimits {
+        max_heat_ppm: Some(ppm),
+        ..RiskLimits::default()
+    };
+    // Buy 10 at 100 with the stop-loss at 95: 50 at risk of 10,000 equity, 0.5%.
+    let plan = || Plan {
+        bracket: (110.0, 95.0),
+        cancel_at: None,
+        amend: None,
+        slice: 0,
+    };
+    let passes = run_with_risk(&flat, plan(), 0, heat(5_000));
+    assert!(story(&passes).contains(&line(0, 0, "submitted market")));
+    let refused = run_with_risk(&flat, plan(), 0, heat(4_999));
+    assert_eq!(
+        story(&refused),
+        [line(
+            0,
+            0,
+            &format!("rejected {}", rules::PORTFOLIO_HEAT.id.0)
+        )]
+    );
 }

@@ -752,6 +752,10 @@ pub struct RiskSpec {
     /// No new entries while equity is down this fraction from its peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drawdown_halt: Option<f64>,
+    /// Portfolio heat: the summed risk to stops after an entry at most this fraction of
+    /// equity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_heat: Option<f64>,
     /// The circuit breaker trips at this drawdown from its peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breaker_drawdown: Option<f64>,
@@ -784,6 +788,7 @@ impl RiskSpec {
             max_gross_ppm: ppm(self.max_gross_exposure),
             max_net_ppm: ppm(self.max_net_exposure),
             drawdown_halt_ppm: ppm(self.drawdown_halt),
+            max_heat_ppm: ppm(self.max_heat),
             breaker_drawdown_ppm: ppm(self.breaker_drawdown),
             breaker_losses: self.breaker_losses,
             breaker_reset: match self.breaker_reset {
@@ -805,6 +810,7 @@ impl RiskSpec {
             ("risk.max_gross_exposure", self.max_gross_exposure, 100.0),
             ("risk.max_net_exposure", self.max_net_exposure, 100.0),
             ("risk.drawdown_halt", self.drawdown_halt, 1.0),
+            ("risk.max_heat", self.max_heat, 100.0),
             ("risk.breaker_drawdown", self.breaker_drawdown, 1.0),
         ] {
             if let Some(v) = value {
