@@ -860,7 +860,7 @@ impl Core {
                         None => self.bar_cause(request.symbol)?,
                     };
                     // Keeps `decision_seqs` aligned with the decisions' indices.
-                    let seq = self.place(ts, cause, request, reason, bracket)?;
+                    let seq = self.place(ts, cause, request, reason, bracket, decisions.cycle())?;
                     self.decision_seqs.push(seq);
                 }
                 Decision::Amend {
@@ -881,35 +881,66 @@ impl Core {
                     reason,
                 } => {
                     self.admit_symbol(symbol)?;
-                    // A bracket's exits go together: cancelling one cancels its sibling.
-                    let mut next = Some(order);
-                    let mut first = None;
-                    while let Some(id) = next.take() {
-                        let gone = self
-                            .book
-                            .cancel(symbol, id)
-                            .map_err(|source| StepError::Overflow { ts, source })?;
-                        let Some(w) = gone else { break };
-                        let seq = self.emit(
-                            ts,
-                            Causes::one(w.submitted),
-                            EventBody::OrderCancelled(OrderCancelled {
-                                order: w.order,
-                                symbol,
-                                remaining: w.remaining,
-                                reason,
-                            }),
+                    let first = self.cancel_order(ts, symbol, order, reason)?;
+                    self.decision_seqs.push(first.unwrap_or(Seq(self.next_seq)));
+                }
+                Decision::CancelBeforeCycle { cycle, reason } => {
+                    let mut stale = Vec::new();
+                    for s in 0..self.latest.len() {
+                        let symbol = SymbolId(s as u32);
+                        stale.extend(
+                            self.book
+                                .working(symbol)
+                                .iter()
+                                .filter(|w| w.cycle.is_some_and(|c| c < cycle))
+                                .map(|w| (symbol, w.order)),
                         );
-                        first.get_or_insert(seq);
-                        if let Some(Link::OneCancelsOther { sibling, .. }) = w.link {
-                            next = Some(sibling);
-                        }
+                    }
+                    let mut first = None;
+                    for (symbol, order) in stale {
+                        let seq = self.cancel_order(ts, symbol, order, reason)?;
+                        first = first.or(seq);
                     }
                     self.decision_seqs.push(first.unwrap_or(Seq(self.next_seq)));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Cancels a working order (and a bracket exit's sibling with it: the exits go together);
+    /// returns the seq of the first `order_cancelled`, or `None` if it was not working.
+    fn cancel_order(
+        &mut self,
+        ts: Ts,
+        symbol: SymbolId,
+        order: OrderId,
+        reason: Reason,
+    ) -> Result<Option<Seq>, StepError> {
+        let mut next = Some(order);
+        let mut first = None;
+        while let Some(id) = next.take() {
+            let gone = self
+                .book
+                .cancel(symbol, id)
+                .map_err(|source| StepError::Overflow { ts, source })?;
+            let Some(w) = gone else { break };
+            let seq = self.emit(
+                ts,
+                Causes::one(w.submitted),
+                EventBody::OrderCancelled(OrderCancelled {
+                    order: w.order,
+                    symbol,
+                    remaining: w.remaining,
+                    reason,
+                }),
+            );
+            first.get_or_insert(seq);
+            if let Some(Link::OneCancelsOther { sibling, .. }) = w.link {
+                next = Some(sibling);
+            }
+        }
+        Ok(first)
     }
 
     /// A strategy's amend: checked against the instrument's grids and the order's kind, then
@@ -1005,6 +1036,7 @@ impl Core {
             limit_price: w.kind.limit(),
             stop_price: w.kind.stop(),
             trail: w.kind.trail(),
+            cycle: w.cycle,
             reason,
         });
         w.submitted = self.emit(ts, cause, body);
@@ -1279,6 +1311,7 @@ impl Core {
         request: OrderRequest,
         reason: Reason,
         bracket: Option<Bracket>,
+        cycle: Option<u32>,
     ) -> Result<Seq, StepError> {
         let overflow = |source| StepError::Overflow { ts, source };
         let OrderRequest {
@@ -1401,6 +1434,7 @@ impl Core {
         );
         working.committed_cash = committed_cash;
         working.link = bracket.map(Link::BracketEntry);
+        working.cycle = cycle;
         self.with_latency(ts, &mut working);
         self.submit(ts, cause, symbol, working, reason)
     }

@@ -78,6 +78,8 @@ pub enum Decision {
         stop: Option<crate::fixed::Price>,
         reason: Reason,
     },
+    /// Cancels every working order tagged with a cycle before `cycle`.
+    CancelBeforeCycle { cycle: u32, reason: Reason },
     /// Cancels a working order (ids from [`crate::market::MarketView::working_orders`]); an
     /// order no longer working (filled, expired) is left alone.
     Cancel {
@@ -92,6 +94,7 @@ pub enum Decision {
 #[derive(Debug, Default)]
 pub struct Decisions {
     items: Vec<Decision>,
+    cycle: Option<u32>,
 }
 
 impl Decisions {
@@ -216,7 +219,27 @@ impl Decisions {
         signal.0
     }
 
+    /// Tags every order this slice places with a strategy-defined cycle (a rebalance
+    /// number, say), so a later slice can cancel the orders of earlier cycles that are still
+    /// working ([`Decisions::cancel_before_cycle`]).
+    pub fn set_cycle(&mut self, cycle: u32) {
+        self.cycle = Some(cycle);
+    }
+
+    /// The cycle this slice's orders are tagged with, if any.
+    pub fn cycle(&self) -> Option<u32> {
+        self.cycle
+    }
+
+    /// Cancels every working order, in every symbol, tagged with a cycle before `cycle`
+    /// (untagged orders are left alone).
+    pub fn cancel_before_cycle(&mut self, cycle: u32, reason: Reason) {
+        self.items
+            .push(Decision::CancelBeforeCycle { cycle, reason });
+    }
+
     pub(crate) fn clear(&mut self) {
         self.items.clear();
+        self.cycle = None;
     }
 }

@@ -393,3 +393,97 @@ fn a_margin_call_closes_the_largest_position_first_until_the_rest_is_covered() {
     assert_eq!(filled.len(), 1);
     assert_eq!(filled[0].0, 3);
 }
+
+/// Tags its orders with the slice number as the cycle and, from slice 2 on, cancels the orders
+/// of earlier cycles still working.
+struct Cycles {
+    slice: u32,
+}
+
+impl Strategy for Cycles {
+    fn rules(&self) -> &'static [RuleSpec] {
+        std::slice::from_ref(&SCRIPTED)
+    }
+
+    fn on_slice(&mut self, _: &MarketView<'_>, out: &mut Decisions) {
+        let reason = Reason::new(
+            SCRIPTED.id,
+            &[tape_engine::event::ReasonValue::Int(i64::from(self.slice))],
+        );
+        if self.slice >= 2 {
+            out.cancel_before_cycle(self.slice, reason);
+        }
+        out.set_cycle(self.slice);
+        // A buy limit far below the market: it never fills, so it goes stale.
+        let request = OrderRequest {
+            symbol: SymbolId(0),
+            side: Side::Buy,
+            quantity: Quantity::from_units(1).expect("small"),
+            kind: OrderKind::Limit {
+                limit: Price::from_f64(50.0).expect("positive"),
+            },
+            time_in_force: TimeInForce::Gtc,
+        };
+        out.order(request, reason, None);
+        self.slice += 1;
+    }
+}
+
+#[test]
+fn orders_of_earlier_cycles_are_cancelled_by_tag() {
+    let config = CoreConfig {
+        initial_cash: Money::from_units(10_000).expect("fits"),
+        costs: CostModel::default(),
+        snapshot_every: 1,
+        fill_timing: FillTiming::NextBarOpen,
+        participation_ppm: 0,
+        tick_size: None,
+        lot_size: None,
+        risk: RiskLimits::default(),
+        latency_bars: 0,
+        latency_ns: 0,
+    };
+    let mut core = Core::new(0, [0; 32], config, 1, Box::new(Cycles { slice: 0 }));
+    core.start(Ts(0)).expect("starts");
+    for i in 1..=4 {
+        let p = Price::from_f64(100.0).expect("positive");
+        let bar = Bar::new(
+            SymbolId(0),
+            p,
+            p,
+            p,
+            p,
+            Quantity::from_units(10).expect("fits"),
+        )
+        .expect("flat");
+        core.step(Input::Bar {
+            ts: Ts(i * DAY),
+            bar,
+        })
+        .expect("in order");
+    }
+    core.finish().expect("finishes");
+    let events: Vec<Event> = common::split_frames(&std::mem::take(core.output()))
+        .into_iter()
+        .map(|f| decode_event(f).expect("decodes"))
+        .collect();
+    // Slice 2 cancels cycles 0 and 1; slice 3 cancels cycle 2; cycle 3's order is left to the
+    // run's end.
+    let cancelled: Vec<(i64, u64)> =
+        at_days(&events, |b| matches!(b, EventBody::OrderCancelled(_)))
+            .into_iter()
+            .map(|(d, b)| match b {
+                EventBody::OrderCancelled(c) => (d, c.order.0),
+                _ => unreachable!(),
+            })
+            .collect();
+    assert_eq!(cancelled, [(2, 0), (2, 1), (3, 2), (3, 3)]);
+    let tagged: Vec<Option<u32>> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::OrderSubmitted(o) => Some(o.cycle),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tagged, [Some(0), Some(1), Some(2), Some(3)]);
+}

@@ -295,6 +295,9 @@ impl EventBody {
                 if let TimeInForce::GoodForBars(n) = o.time_in_force {
                     fields.push(("good_for_bars", F::U64(n.into())));
                 }
+                if let Some(c) = o.cycle {
+                    fields.push(("cycle", F::U64(c.into())));
+                }
                 fields.push(("reason", F::Reason(o.reason)));
                 fields
             }

@@ -160,6 +160,8 @@ pub struct OrderSubmitted {
     pub stop_price: Option<Price>,
     /// How far a trailing stop follows the best price (format version 3; else `None`).
     pub trail: Option<Trail>,
+    /// The strategy-defined cycle the order was placed in (format version 3; else `None`).
+    pub cycle: Option<u32>,
     /// Why this order, with the numbers (target, position, pending).
     pub reason: Reason,
 }

@@ -226,6 +226,8 @@ pub struct WorkingOrder {
     pub link: Option<Link>,
     /// Bars it has worked on (that it could fill on), for `gfn`.
     pub bars_worked: u32,
+    /// The strategy-defined cycle it was placed in, if any.
+    pub cycle: Option<u32>,
     /// Latency in bars: this many more bars of the symbol pass before it may fill.
     pub wait_bars: u32,
     /// Latency in time: it reaches the market at this time, so it may fill only on a bar
@@ -285,6 +287,7 @@ impl WorkingOrder {
             day: None,
             link: None,
             bars_worked: 0,
+            cycle: None,
             wait_bars: 0,
             arrives: None,
         }

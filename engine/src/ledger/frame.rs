@@ -349,7 +349,8 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             p.u8(u8::from(o.limit_price.is_some())
                 | (u8::from(o.stop_price.is_some()) << 1)
                 | (u8::from(o.trail.is_some()) << 2)
-                | (u8::from(bars.is_some()) << 3));
+                | (u8::from(bars.is_some()) << 3)
+                | (u8::from(o.cycle.is_some()) << 4));
             p.i64(o.quantity.raw());
             if let Some(l) = o.limit_price {
                 p.i64(l.raw());
@@ -366,6 +367,9 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             }
             if let Some(n) = bars {
                 p.u32(n);
+            }
+            if let Some(c) = o.cycle {
+                p.u32(c);
             }
             p.reason(&o.reason);
         }
@@ -714,7 +718,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             })?;
             let tif_code = t.u8("time_in_force")?;
             let flags = t.u8("price_flags")?;
-            if flags > 0b1111 {
+            if flags > 0b1_1111 {
                 return Err(DecodeError::UnknownCode {
                     field: "price_flags",
                     code: flags,
@@ -751,6 +755,11 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             } else {
                 None
             };
+            let cycle = if flags & 16 != 0 {
+                Some(t.u32("cycle")?)
+            } else {
+                None
+            };
             let time_in_force =
                 TimeInForce::from_code(tif_code, bars).ok_or(DecodeError::UnknownCode {
                     field: "time_in_force",
@@ -766,6 +775,7 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
                 limit_price,
                 stop_price,
                 trail,
+                cycle,
                 reason: t.reason()?,
             })
         }

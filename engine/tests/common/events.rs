@@ -210,7 +210,7 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
             price().prop_map(Trail::Price),
             any::<u32>().prop_map(Trail::Ppm)
         ]),
-        reason(),
+        (proptest::option::of(any::<u32>()), reason()),
     )
         .prop_map(
             |(
@@ -223,7 +223,7 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
                 limit_price,
                 stop_price,
                 trail,
-                reason,
+                (cycle, reason),
             )| {
                 EventBody::OrderSubmitted(OrderSubmitted {
                     order,
@@ -235,6 +235,7 @@ fn order_submitted() -> impl Strategy<Value = EventBody> {
                     limit_price,
                     stop_price,
                     trail,
+                    cycle,
                     reason,
                 })
             },
@@ -408,7 +409,8 @@ pub fn payload_len(body: &EventBody) -> usize {
             } else {
                 0
             };
-            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + bars + reason(&o.reason)
+            let cycle = if o.cycle.is_some() { 4 } else { 0 };
+            8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + bars + cycle + reason(&o.reason)
         }
         EventBody::OrderAmended(a) => {
             let prices = usize::from(a.limit_price.is_some()) + usize::from(a.stop_price.is_some());
