@@ -277,3 +277,25 @@ fn a_maintenance_margin_out_of_range_is_refused_by_name() {
     let ok = SMALL_SCENARIO.replace("cash = 9000.0", "cash = 9000.0\nmaintenance_margin = 0.25");
     Scenario::from_toml(&ok, "ok.toml").expect("a margin account");
 }
+
+#[test]
+fn the_run_summary_totals_fees_and_slippage_of_every_fill() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("s.toml"), SMALL_SCENARIO).expect("write");
+    let run = tape_tests::tape(dir.path(), &["run", "s.toml", "--out", "s.tape", "--json"]);
+    run.expect_code(0);
+    let summary = run.json();
+    let fills = tape_tests::tape(dir.path(), &["show", "s.tape", "--kind", "fill", "--json"]);
+    let (mut fees, mut slippage) = (0.0, 0.0);
+    for line in fills.stdout.lines() {
+        let f: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        fees += f["fee"].as_f64().expect("fee");
+        slippage += f["slippage"].as_f64().expect("slippage");
+    }
+    assert!(fees > 0.0);
+    assert!(
+        (summary["fees"].as_f64().expect("fees") - fees).abs() < 1e-6,
+        "{summary}"
+    );
+    assert!((summary["slippage"].as_f64().expect("slippage") - slippage).abs() < 1e-6);
+}

@@ -157,6 +157,10 @@ pub struct RunStats {
     pub peak_equity: Money,
     /// Largest fall from a peak, as a fraction of the peak.
     pub max_drawdown: f64,
+    /// Fees of every fill.
+    pub fees: Money,
+    /// Slippage of every fill against its expected price (negative: better than expected).
+    pub slippage: Money,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -787,6 +791,12 @@ impl Core {
         let causes = Causes::from_slice(&[w.submitted, bar_seq]).expect("two causes fit");
         let seq = self.emit(ts, causes, body);
         self.stats.fills += 1;
+        self.stats.fees = self.stats.fees.checked_add(f.fee).map_err(overflow)?;
+        self.stats.slippage = self
+            .stats
+            .slippage
+            .checked_add(f.slippage)
+            .map_err(overflow)?;
         if exit && self.config.risk.has_breaker() {
             let net = self
                 .portfolio

@@ -126,6 +126,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "final_equity": final_equity,
             "total_return": total_return,
             "max_drawdown": s.max_drawdown,
+            "fees": s.fees.to_f64(),
+            "slippage": s.slippage.to_f64(),
             "elapsed_s": elapsed,
             "events_per_s": per_s(s.events),
             "bars_per_s": per_s(s.bars),
@@ -160,6 +162,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             total_return * 100.0
         );
         say!("max drawdown  {:.2}%", s.max_drawdown * 100.0);
+        say!(
+            "costs         fees {}, slippage {} (against expected prices)",
+            s.fees,
+            s.slippage
+        );
         say!(
             "elapsed       {elapsed:.3} s ({} events/s, {} bars/s)",
             human_count(per_s(s.events) as u64),
