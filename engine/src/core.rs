@@ -21,9 +21,9 @@
 //! - Steady state allocates nothing per bar: scratch vectors are reused.
 
 use crate::event::{
-    Bar, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderAmended, OrderCancelled,
-    OrderFilled, OrderId, OrderRejected, OrderSubmitted, Reason, ReasonValue, RunFinished,
-    RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
+    Bar, BorrowCharged, BreakerChange, Causes, DataNote, Event, EventBody, Feature, OrderAmended,
+    OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, Reason, ReasonValue,
+    RunFinished, RunStarted, Seq, Side, Signal, SymbolId, Target, TimeInForce, Trail,
 };
 use crate::execution::{
     BarWork, Bracket, ComputedFill, CostModel, Expired, Expiry, FillTiming, Link, OrderBook,
@@ -211,6 +211,10 @@ pub struct Core {
     instruments: Vec<InstrumentRules>,
     /// A margin account's maintenance requirement, in ppm of gross exposure.
     maintenance_ppm: Option<u32>,
+    /// The annual borrow fee on short positions, in ppm of their value.
+    borrow_ppm: Option<u32>,
+    /// The UTC day borrow fees were last charged up to.
+    borrow_day: Option<i64>,
     stats: RunStats,
 }
 
@@ -263,6 +267,8 @@ impl Core {
                 symbols
             ],
             maintenance_ppm: None,
+            borrow_ppm: None,
+            borrow_day: None,
             stats: RunStats {
                 equity: config.initial_cash,
                 peak_equity: config.initial_cash,
@@ -282,6 +288,13 @@ impl Core {
     /// first, until what is left would meet the requirement.
     pub fn with_maintenance_margin(mut self, maintenance_ppm: u32) -> Self {
         self.maintenance_ppm = (maintenance_ppm > 0).then_some(maintenance_ppm);
+        self
+    }
+
+    /// The same core charging short positions an annual borrow fee of `rate_ppm` of their
+    /// value, at the first slice of each new UTC day for the days since the last charge.
+    pub fn with_borrow_fee(mut self, rate_ppm: u32) -> Self {
+        self.borrow_ppm = (rate_ppm > 0).then_some(rate_ppm);
         self
     }
 
@@ -484,6 +497,9 @@ impl Core {
         };
         self.closed_through = Some(ts);
         self.updated.sort_unstable();
+        if let Some(rate) = self.borrow_ppm {
+            self.charge_borrow(ts, rate)?;
+        }
         if self.config.risk.active() {
             let limits = self.config.risk;
             if let Some(reason) = self.breaker.maybe_reset(&limits, self.slices, ts) {
@@ -1062,6 +1078,57 @@ impl Core {
         w.wait_bars = self.config.latency_bars;
         w.arrives = (self.config.latency_ns > 0)
             .then(|| Ts(ts.0.saturating_add_unsigned(self.config.latency_ns)));
+    }
+
+    /// At the first slice of a new UTC day: charges every short position its borrow fee for
+    /// the days since the last charge, at its latest close (`borrow_charged`, one per
+    /// position). The first slice of the run only starts the count.
+    fn charge_borrow(&mut self, ts: Ts, rate_ppm: u32) -> Result<(), StepError> {
+        let today = ts.day();
+        let Some(last) = self.borrow_day.replace(today) else {
+            return Ok(());
+        };
+        let days = today - last;
+        if days <= 0 {
+            self.borrow_day = Some(last);
+            return Ok(());
+        }
+        let overflow = |source| StepError::Overflow { ts, source };
+        for s in 0..self.latest.len() {
+            let held = self.portfolio.quantities()[s];
+            let Some(bar) = self.latest[s] else { continue };
+            if held.raw() >= 0 {
+                continue;
+            }
+            let value = bar
+                .close
+                .notional(held.abs().map_err(overflow)?)
+                .map_err(overflow)?;
+            // value × rate × days / 365, rounded up: a fee is never rounded in the payer's favour.
+            let exact = value.raw() as i128 * i128::from(rate_ppm) * i128::from(days);
+            let den = 1_000_000i128 * 365;
+            let raw = exact / den + i128::from(exact % den != 0);
+            let amount = Money::from_raw(i64::try_from(raw).map_err(|_| StepError::Overflow {
+                ts,
+                source: FixedError::Overflow { op: "borrow fee" },
+            })?);
+            self.portfolio.charge(amount).map_err(overflow)?;
+            let reason = Reason::new(
+                rules::BORROW_FEE.id,
+                &[
+                    ReasonValue::Money(value),
+                    ReasonValue::Real(f64::from(rate_ppm) / 1e6),
+                    ReasonValue::Int(days),
+                ],
+            );
+            let body = EventBody::BorrowCharged(BorrowCharged {
+                symbol: SymbolId(s as u32),
+                amount,
+                reason,
+            });
+            self.emit(ts, Causes::NONE, body);
+        }
+        Ok(())
     }
 
     /// A margin call: if `equity` is below the maintenance requirement on the gross exposure

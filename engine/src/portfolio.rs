@@ -146,6 +146,15 @@ impl Portfolio {
         Ok(notional)
     }
 
+    /// Charges a cost that is not a fill's (a borrow fee): cash goes down and it counts among
+    /// the fees, so the accounting identity still holds.
+    pub fn charge(&mut self, amount: Money) -> Result<(), FixedError> {
+        debug_assert!(amount.raw() >= 0);
+        self.cash = self.cash.checked_sub(amount)?;
+        self.fees = self.fees.checked_add(amount)?;
+        Ok(())
+    }
+
     /// The account marked to the latest closes, with the accounting identity checked.
     pub fn snapshot(&self) -> Result<PortfolioSnapshot, PortfolioError> {
         let mut net = Money::ZERO;

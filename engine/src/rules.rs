@@ -256,6 +256,14 @@ pub const PORTFOLIO_HEAT: RuleSpec = RuleSpec {
     fields: &[("heat", Unit::Money), ("cap", Unit::Money)],
 };
 
+/// A short position pays its borrow fee.
+pub const BORROW_FEE: RuleSpec = RuleSpec {
+    id: RuleId(31),
+    name: "borrow_fee",
+    summary: "A short position is charged the annual borrow fee on its value at the latest close, for the days since the last charge (value × rate × days / 365, rounded up).",
+    fields: &[("value", Unit::Money), ("annual_rate", Unit::Real), ("days", Unit::Int)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -289,4 +297,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     MARGIN_CALL,
     INVALID_AMEND,
     PORTFOLIO_HEAT,
+    BORROW_FEE,
 ];

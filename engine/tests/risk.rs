@@ -487,3 +487,41 @@ fn orders_of_earlier_cycles_are_cancelled_by_tag() {
         .collect();
     assert_eq!(tagged, [Some(0), Some(1), Some(2), Some(3)]);
 }
+
+#[test]
+fn a_short_pays_its_borrow_fee_each_new_day() {
+    // Short 100 at 100 (a value of 10,000) at a 3.65% annual fee: 1.00 a day, charged at the
+    // first slice of each new day for the days since the last.
+    let prices: Vec<Vec<f64>> = vec![vec![100.0]; 4];
+    let events = run_with(
+        &prices,
+        vec![(0, 0, Side::Sell, 100)],
+        RiskLimits::default(),
+        |core| core.with_borrow_fee(36_500),
+    );
+    let charged: Vec<(i64, i64)> = at_days(&events, |b| matches!(b, EventBody::BorrowCharged(_)))
+        .into_iter()
+        .map(|(d, b)| match b {
+            EventBody::BorrowCharged(c) => (d, c.amount.raw()),
+            _ => unreachable!(),
+        })
+        .collect();
+    let one = Money::from_units(1).expect("fits").raw();
+    // Filled at day 1's open: the shorts held at each later day's first slice pay for the
+    // days since the last charge — days 1, 2 and 3, a day each.
+    assert_eq!(charged, [(1, one), (2, one), (3, one)]);
+    let last = events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.body {
+            EventBody::PortfolioSnapshot(p) => Some(*p),
+            _ => None,
+        })
+        .expect("a snapshot");
+    assert_eq!(
+        last.fees,
+        Money::from_units(3).expect("fits"),
+        "fees include the borrow"
+    );
+    assert_eq!(last.cash, Money::from_units(19_997).expect("fits"));
+}

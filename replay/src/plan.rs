@@ -346,6 +346,9 @@ impl RunPlan {
         if let Some(m) = self.scenario.account.maintenance_margin {
             core = core.with_maintenance_margin((m * 1e6).round() as u32);
         }
+        if let Some(b) = self.scenario.account.borrow_fee {
+            core = core.with_borrow_fee((b * 1e6).round() as u32);
+        }
         for instrument in &self.scenario.instruments {
             for name in &instrument.symbols {
                 // Checked when the plan was made: every named symbol is in the table.

@@ -524,6 +524,9 @@ pub struct AccountSpec {
     /// every slice close, else positions are closed, largest first (none: a cash account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_margin: Option<f64>,
+    /// The annual borrow fee on short positions, a fraction of their value (0.03 = 3%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrow_fee: Option<f64>,
 }
 
 impl Default for AccountSpec {
@@ -532,6 +535,7 @@ impl Default for AccountSpec {
             cash: default_cash(),
             snapshot_every: default_snapshot_every(),
             maintenance_margin: None,
+            borrow_fee: None,
         }
     }
 }
@@ -965,6 +969,15 @@ impl Scenario {
                     "account.maintenance_margin",
                     m.to_string(),
                     "must be a fraction of the gross exposure in (0, 1]",
+                ));
+            }
+        }
+        if let Some(b) = self.account.borrow_fee {
+            if !(b.is_finite() && b > 0.0 && b <= 10.0) {
+                return Err(invalid(
+                    "account.borrow_fee",
+                    b.to_string(),
+                    "must be an annual rate in (0, 10] (0.03 = 3%)",
                 ));
             }
         }

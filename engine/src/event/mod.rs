@@ -22,7 +22,7 @@ pub use order::{
     OrderAmended, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, OrderType, Side,
     TimeInForce, Trail,
 };
-pub use portfolio::{BreakerChange, PortfolioSnapshot, RunFinished};
+pub use portfolio::{BorrowCharged, BreakerChange, PortfolioSnapshot, RunFinished};
 pub use reason::{Reason, ReasonValue, Rule, RuleId, RuleSpec, RuleTable, Unit, MAX_REASON_VALUES};
 
 use crate::fixed::{Money, Price, Quantity};
@@ -160,7 +160,8 @@ macro_rules! event_kinds {
                     EventKind::Feature
                     | EventKind::CircuitBreakerTripped
                     | EventKind::CircuitBreakerReset
-                    | EventKind::OrderAmended => 3,
+                    | EventKind::OrderAmended
+                    | EventKind::BorrowCharged => 3,
                     _ => 1,
                 }
             }
@@ -201,6 +202,7 @@ event_kinds! {
     CircuitBreakerTripped = 0x0108, "circuit_breaker_tripped", Derived, BreakerChange;
     CircuitBreakerReset   = 0x0109, "circuit_breaker_reset",   Derived, BreakerChange;
     OrderAmended          = 0x010A, "order_amended",           Derived, OrderAmended;
+    BorrowCharged         = 0x010B, "borrow_charged",          Derived, BorrowCharged;
 }
 
 /// One field of a payload, typed so renderers (show, JSON, exports) never guess units.
@@ -301,6 +303,11 @@ impl EventBody {
                 fields.push(("reason", F::Reason(o.reason)));
                 fields
             }
+            EventBody::BorrowCharged(b) => vec![
+                ("symbol", F::Symbol(b.symbol)),
+                ("amount", F::Money(b.amount)),
+                ("reason", F::Reason(b.reason)),
+            ],
             EventBody::OrderAmended(a) => vec![
                 ("order", F::U64(a.order.0)),
                 ("symbol", F::Symbol(a.symbol)),
@@ -368,6 +375,7 @@ impl EventBody {
             EventBody::Target(t) => Some(t.symbol),
             EventBody::OrderSubmitted(o) => Some(o.symbol),
             EventBody::OrderAmended(a) => Some(a.symbol),
+            EventBody::BorrowCharged(b) => Some(b.symbol),
             EventBody::OrderRejected(r) => Some(r.symbol),
             EventBody::OrderFilled(f) => Some(f.symbol),
             EventBody::OrderCancelled(c) => Some(c.symbol),

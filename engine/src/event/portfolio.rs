@@ -60,3 +60,18 @@ pub struct BreakerChange {
     /// The rule that tripped or reset it, with the numbers that did.
     pub reason: super::Reason,
 }
+
+/// A borrow fee charged on a short position (format version 3): cash goes down by `amount`,
+/// counted among the fees.
+///
+/// Caused by: nothing (the time passing). Known at: the first slice of a new UTC day, for the
+/// days since the last charge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BorrowCharged {
+    /// The instrument shorted.
+    pub symbol: crate::event::SymbolId,
+    /// What was charged.
+    pub amount: Money,
+    /// The rule and its numbers: the short's value, the annual rate, the days charged.
+    pub reason: super::Reason,
+}

@@ -23,10 +23,10 @@
 //!   holds this.
 
 use crate::event::{
-    Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, EventKind, Feature,
-    FeatureId, OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted,
-    OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal,
-    SymbolId, Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, BorrowCharged, BreakerChange, Causes, DataNote, Direction, Event, EventBody, EventKind,
+    Feature, FeatureId, OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected,
+    OrderSubmitted, OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq,
+    Side, Signal, SymbolId, Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use crate::fixed::{Money, Price, Quantity};
 use crate::time::Ts;
@@ -373,6 +373,11 @@ pub fn encode_event(event: &Event, salt: u32, out: &mut Vec<u8>) {
             }
             p.reason(&o.reason);
         }
+        EventBody::BorrowCharged(b) => {
+            p.u32(b.symbol.0);
+            p.i64(b.amount.raw());
+            p.reason(&b.reason);
+        }
         EventBody::OrderAmended(a) => {
             p.u64(a.order.0);
             p.u32(a.symbol.0);
@@ -661,6 +666,11 @@ pub fn decode_event(frame: &[u8]) -> Result<Event, DecodeError> {
             }
             EventBody::Feature(feature)
         }
+        EventKind::BorrowCharged => EventBody::BorrowCharged(BorrowCharged {
+            symbol: t.symbol()?,
+            amount: t.money("amount")?,
+            reason: t.reason()?,
+        }),
         EventKind::OrderAmended => {
             let order = OrderId(t.u64("order")?);
             let symbol = t.symbol()?;

@@ -6,10 +6,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use tape_engine::event::{
-    Bar, BreakerChange, Causes, DataNote, Direction, Event, EventBody, Feature, FeatureId,
-    OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted, OrderType,
-    PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal, SymbolId,
-    Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
+    Bar, BorrowCharged, BreakerChange, Causes, DataNote, Direction, Event, EventBody, Feature,
+    FeatureId, OrderAmended, OrderCancelled, OrderFilled, OrderId, OrderRejected, OrderSubmitted,
+    OrderType, PortfolioSnapshot, Reason, RuleId, RunFinished, RunStarted, Seq, Side, Signal,
+    SymbolId, Target, TimeInForce, Trail, MAX_CAUSES, MAX_REASON_VALUES,
 };
 use tape_engine::fixed::{Money, Price, Quantity};
 use tape_engine::time::Ts;
@@ -144,6 +144,16 @@ fn order_amended() -> impl Strategy<Value = EventBody> {
                 })
             },
         )
+}
+
+fn borrow_charged() -> impl Strategy<Value = EventBody> {
+    (symbol(), money(), reason()).prop_map(|(symbol, amount, reason)| {
+        EventBody::BorrowCharged(BorrowCharged {
+            symbol,
+            amount,
+            reason,
+        })
+    })
 }
 
 fn breaker(tripped: bool) -> impl Strategy<Value = EventBody> {
@@ -383,10 +393,11 @@ pub fn one_event_of_each_kind() -> impl Strategy<Value = Vec<Event>> {
             event(breaker(true)),
             event(breaker(false)),
             event(order_amended()),
+            event(borrow_charged()),
         ),
     )
-        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, (j, k, l, m))| {
-            vec![a, b, x, y, z, c, d, e, f, g, h, i, j, k, l, m]
+        .prop_map(|((a, b, x, y, z), c, d, e, f, g, h, i, (j, k, l, m, n))| {
+            vec![a, b, x, y, z, c, d, e, f, g, h, i, j, k, l, m, n]
         })
 }
 
@@ -412,6 +423,7 @@ pub fn payload_len(body: &EventBody) -> usize {
             let cycle = if o.cycle.is_some() { 4 } else { 0 };
             8 + 4 + 1 + 1 + 1 + 1 + 8 + 8 * prices + trail + bars + cycle + reason(&o.reason)
         }
+        EventBody::BorrowCharged(b) => 4 + 8 + reason(&b.reason),
         EventBody::OrderAmended(a) => {
             let prices = usize::from(a.limit_price.is_some()) + usize::from(a.stop_price.is_some());
             8 + 4 + 1 + 8 + 8 * prices + reason(&a.reason)

@@ -38,8 +38,10 @@ use tape_engine::time::{Ts, NANOS_PER_MINUTE};
 
 /// The run's symbol table. `DARK` never gets a bar, so a target on it is refused.
 pub const SYMBOLS: [&str; 3] = ["AAA", "BBB", "DARK"];
-/// When the fixture runs start.
-pub const START: Ts = Ts::from_date(2024, 1, 2);
+/// When the fixture runs start: 20:56 UTC, so their minute bars cross midnight at slice 183,
+/// while `Churn` is short symbol 1 (its target of slice 180), and a day's borrow fee is
+/// charged.
+pub const START: Ts = Ts(Ts::from_date(2024, 1, 2).0 + (20 * 60 + 56) * NANOS_PER_MINUTE);
 /// Time slices in the fixture ledger: enough for a few 64 KiB blocks.
 pub const FIXTURE_SLICES: usize = 300;
 
@@ -252,6 +254,10 @@ pub fn run_core(header: &Header, slices: usize, price_seed: u64, breaker: bool) 
         Box::new(Churn::new(breaker)),
     )
     .with_features(header.features.clone());
+    if breaker {
+        // A 3% annual borrow fee on the shorts Churn keeps taking.
+        core = core.with_borrow_fee(30_000);
+    }
     core.start(START).expect("a new core starts");
     for (i, (ts, bar)) in market(slices, price_seed).into_iter().enumerate() {
         // Now and then the data guard's notes, as a file market would send them.
