@@ -246,6 +246,7 @@ proptest! {
         // Per order: (quantity, filled, cancelled remainder).
         let mut orders: BTreeMap<OrderId, (Quantity, Quantity, Option<Quantity>)> = BTreeMap::new();
         let mut kinds = std::collections::BTreeSet::new();
+        let mut fees_by_order: BTreeMap<OrderId, Money> = BTreeMap::new();
         for e in &events {
             match &e.body {
                 EventBody::OrderSubmitted(o) => {
@@ -263,9 +264,8 @@ proptest! {
                     };
                     prop_assert!(bar.low <= f.price && f.price <= bar.high, "fill {} outside [{}, {}]", f.price, bar.low, bar.high);
                     prop_assert!(f.fee >= Money::ZERO);
-                    if rich_costs {
-                        prop_assert!(f.fee >= rich().min_fee, "below the minimum fee");
-                    }
+                    let paid = fees_by_order.entry(f.order).or_insert(Money::ZERO);
+                    *paid = paid.checked_add(f.fee).expect("fits");
                     prop_assert!(f.quantity.raw() > 0);
                     if participation_ppm > 0 {
                         let cap = bar.volume.raw() as i128 * participation_ppm as i128 / 1_000_000;
@@ -309,6 +309,12 @@ proptest! {
             }
         }
         prop_assert!(kinds.len() >= 3 || count < 60, "kinds seen: {:?}", kinds);
+        if rich_costs {
+            // The minimum fee is per order: every order that filled paid at least it in all.
+            for (order, paid) in &fees_by_order {
+                prop_assert!(*paid >= rich().min_fee, "order {:?} paid {} in fees", order, paid);
+            }
+        }
         // Same inputs, same bytes.
         prop_assert!(
             run(seed, symbols, count, participation_ppm, slippage_bps, rich_costs, latency_bars)

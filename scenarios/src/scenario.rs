@@ -563,7 +563,7 @@ pub struct CostSpec {
     /// Commission per unit filled (per share or contract), in account currency.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fee_per_unit: f64,
-    /// The least commission of a fill, in account currency.
+    /// The least commission of an order over all its fills, in account currency.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_fee: f64,
 }

@@ -22,7 +22,8 @@
 //!   it may fill on) and its remainder is cancelled; `day` works through the UTC day of the
 //!   first bar it may fill on and is cancelled by the first bar of a later day; `gfn` works on
 //!   that many bars and its remainder is cancelled after the last.
-//! - The fee is `fee_bps` of the fill's notional, rounded up. `slippage` on the fill is the
+//! - The fee is `fee_bps` of the fill's notional plus `fee_per_unit`, each rounded up; an
+//!   order pays at least `min_fee` over all its fills. `slippage` on the fill is the
 //!   money lost against the expected price (the decision bar's close for market orders, the
 //!   stop for stops, the limit for limits): `(price − expected) × quantity` for buys, the
 //!   reverse for sells.
@@ -75,7 +76,8 @@ pub struct CostModel {
 
 impl CostModel {
     /// The commission of a fill of `quantity` with this notional: basis points plus per
-    /// unit, each rounded up, and at least `min_fee`.
+    /// unit, each rounded up, and at least `min_fee` (for a whole order, see
+    /// [`CostModel::order_fee`]).
     pub fn fee(&self, notional: Money, quantity: Quantity) -> Result<Money, FixedError> {
         let per_unit = self.fee_per_unit.raw() as i128 * quantity.raw() as i128;
         let per_unit = ceil_div(per_unit.abs(), QTY_SCALE as i128);
@@ -88,6 +90,24 @@ impl CostModel {
             .bps_ceil(self.fee_bps)?
             .checked_add(per_unit)?;
         Ok(fee.max(self.min_fee))
+    }
+
+    /// The commission of one fill of an order that has paid `paid` in fees on its earlier
+    /// fills: basis points plus per unit, topped up so the order pays at least `min_fee` in
+    /// all — the minimum is per order, not per fill.
+    pub fn order_fee(
+        &self,
+        notional: Money,
+        quantity: Quantity,
+        paid: Money,
+    ) -> Result<Money, FixedError> {
+        let plain = CostModel {
+            min_fee: Money::ZERO,
+            ..*self
+        }
+        .fee(notional, quantity)?;
+        let short_of_minimum = self.min_fee.checked_sub(paid)?.max(Money::ZERO);
+        Ok(plain.max(short_of_minimum))
     }
 
     /// How far (in raw price units, ≥ 0) a market or stop fill of `quantity` at `reference`
@@ -228,6 +248,8 @@ pub struct WorkingOrder {
     pub bars_worked: u32,
     /// The strategy-defined cycle it was placed in, if any.
     pub cycle: Option<u32>,
+    /// Fees its fills have paid so far (the minimum fee is per order).
+    pub fees_paid: Money,
     /// Latency in bars: this many more bars of the symbol pass before it may fill.
     pub wait_bars: u32,
     /// Latency in time: it reaches the market at this time, so it may fill only on a bar
@@ -288,6 +310,7 @@ impl WorkingOrder {
             link: None,
             bars_worked: 0,
             cycle: None,
+            fees_paid: Money::ZERO,
             wait_bars: 0,
             arrives: None,
         }
@@ -827,7 +850,8 @@ impl OrderBook {
         price: Price,
     ) -> Result<ComputedFill, FixedError> {
         let notional = price.notional(quantity)?;
-        let fee = self.costs.fee(notional, quantity)?;
+        let fee = self.costs.order_fee(notional, quantity, w.fees_paid)?;
+        w.fees_paid = w.fees_paid.checked_add(fee)?;
         let expected = w.expected_price.notional(quantity)?;
         let slippage = match w.side {
             Side::Buy => notional.checked_sub(expected)?,
@@ -1259,5 +1283,22 @@ mod tests {
         assert!(fills.is_empty());
         assert_eq!(expired[0].why, Expiry::BarsElapsed, "after its second bar");
         assert!(book.working(SymbolId(0)).is_empty());
+    }
+
+    #[test]
+    fn the_minimum_fee_is_per_order_not_per_fill() {
+        let costs = CostModel {
+            fee_bps: 1,
+            min_fee: Money::from_units(1).expect("fits"),
+            ..CostModel::default()
+        };
+        // 100 units at 100 in two fills of 50: each 0.50 by basis points. The first pays the
+        // minimum, 1.00; the second its 0.50 (the order has paid its minimum).
+        let mut book = OrderBook::new(costs, 1).with_participation_ppm(50_000);
+        book.add(SymbolId(0), working(Side::Buy)).expect("fits");
+        let (first, _) = work(&mut book, 0, &bar(100.0, 100.0, 100.0, 100.0));
+        let (second, _) = work(&mut book, 1, &bar(100.0, 100.0, 100.0, 100.0));
+        assert_eq!(first[0].fee, Money::from_units(1).expect("fits"));
+        assert_eq!(second[0].fee, Money::from_f64(0.5).expect("fits"));
     }
 }
