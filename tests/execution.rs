@@ -263,18 +263,24 @@ fn instrument_tables_apply_to_their_symbols_and_unknown_symbols_are_refused() {
 }
 
 #[test]
-fn a_maintenance_margin_out_of_range_is_refused_by_name() {
-    for bad in ["0.0", "1.5", "nan"] {
-        let text = SMALL_SCENARIO.replace(
-            "cash = 9000.0",
-            &format!("cash = 9000.0\nmaintenance_margin = {bad}"),
-        );
-        let err = Scenario::from_toml(&text, "bad.toml")
-            .expect_err(bad)
-            .to_string();
-        assert!(err.contains("account.maintenance_margin"), "{bad}: {err}");
+fn account_settings_out_of_range_are_refused_by_name() {
+    for key in ["initial_margin", "maintenance_margin", "borrow_fee"] {
+        for bad in ["0.0", "-0.5", "nan"] {
+            let text =
+                SMALL_SCENARIO.replace("cash = 9000.0", &format!("cash = 9000.0\n{key} = {bad}"));
+            let err = Scenario::from_toml(&text, "bad.toml")
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                err.contains(&format!("account.{key}")),
+                "{key} = {bad}: {err}"
+            );
+        }
     }
-    let ok = SMALL_SCENARIO.replace("cash = 9000.0", "cash = 9000.0\nmaintenance_margin = 0.25");
+    let ok = SMALL_SCENARIO.replace(
+        "cash = 9000.0",
+        "cash = 9000.0\ninitial_margin = 0.5\nmaintenance_margin = 0.25\nborrow_fee = 0.03",
+    );
     Scenario::from_toml(&ok, "ok.toml").expect("a margin account");
 }
 

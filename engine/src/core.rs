@@ -213,6 +213,8 @@ pub struct Core {
     maintenance_ppm: Option<u32>,
     /// The annual borrow fee on short positions, in ppm of their value.
     borrow_ppm: Option<u32>,
+    /// A margin account's initial requirement, in ppm of gross exposure.
+    initial_ppm: Option<u32>,
     /// The UTC day borrow fees were last charged up to.
     borrow_day: Option<i64>,
     stats: RunStats,
@@ -268,6 +270,7 @@ impl Core {
             ],
             maintenance_ppm: None,
             borrow_ppm: None,
+            initial_ppm: None,
             borrow_day: None,
             stats: RunStats {
                 equity: config.initial_cash,
@@ -288,6 +291,14 @@ impl Core {
     /// first, until what is left would meet the requirement.
     pub fn with_maintenance_margin(mut self, maintenance_ppm: u32) -> Self {
         self.maintenance_ppm = (maintenance_ppm > 0).then_some(maintenance_ppm);
+        self
+    }
+
+    /// The same core as a margin account that lends against equity: an order taking
+    /// exposure further from zero needs `initial_ppm` of the gross exposure after it to be
+    /// covered by equity, instead of a buy needing the cash (so leverage up to 1/initial).
+    pub fn with_initial_margin(mut self, initial_ppm: u32) -> Self {
+        self.initial_ppm = (initial_ppm > 0).then_some(initial_ppm);
         self
     }
 
@@ -1315,22 +1326,7 @@ impl Core {
             return Ok(Some(r));
         }
         if limits.max_gross_ppm.is_some() || limits.max_net_ppm.is_some() {
-            let (mut gross, mut net) = (Money::ZERO, Money::ZERO);
-            for s in 0..self.latest.len() {
-                let (exposure, mark) = if s == symbol.0 as usize {
-                    (after, price)
-                } else {
-                    match self.latest[s] {
-                        Some(bar) => (exposure_of(s).map_err(overflow)?, bar.close),
-                        None => continue,
-                    }
-                };
-                let value = mark.notional(exposure).map_err(overflow)?;
-                gross = gross
-                    .checked_add(value.abs().map_err(overflow)?)
-                    .map_err(overflow)?;
-                net = net.checked_add(value).map_err(overflow)?;
-            }
+            let (gross, net) = self.exposures_with(ts, symbol, after, price)?;
             if let Some(r) = cap_check(gross, limits.max_gross_ppm, rules::GROSS_EXPOSURE_CAP.id) {
                 return Ok(Some(r));
             }
@@ -1379,6 +1375,104 @@ impl Core {
         Ok(None)
     }
 
+    /// Gross and net exposure (positions plus working orders, at the latest closes) with
+    /// `symbol`'s exposure replaced by `exposure` valued at `price`.
+    fn exposures_with(
+        &self,
+        ts: Ts,
+        symbol: SymbolId,
+        exposure: Quantity,
+        price: Price,
+    ) -> Result<(Money, Money), StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        let (mut gross, mut net) = (Money::ZERO, Money::ZERO);
+        for s in 0..self.latest.len() {
+            let (exposure, mark) = if s == symbol.0 as usize {
+                (exposure, price)
+            } else {
+                match self.latest[s] {
+                    Some(bar) => {
+                        let id = SymbolId(s as u32);
+                        let pending = self.book.pending(id).map_err(overflow)?;
+                        let held = self.portfolio.quantities()[s];
+                        (held.checked_add(pending).map_err(overflow)?, bar.close)
+                    }
+                    None => continue,
+                }
+            };
+            let value = mark.notional(exposure).map_err(overflow)?;
+            gross = gross
+                .checked_add(value.abs().map_err(overflow)?)
+                .map_err(overflow)?;
+            net = net.checked_add(value).map_err(overflow)?;
+        }
+        Ok((gross, net))
+    }
+
+    /// Whether the account can pay for an order: in a cash account, a buy's estimated cost
+    /// against the cash not set aside (`insufficient_cash`; sells pass); in a margin account,
+    /// the initial margin on the gross exposure after the order against equity
+    /// (`initial_margin`; buys and sells alike, unless the order reduces the exposure).
+    /// Returns the cash to set aside, or the refusal.
+    #[allow(clippy::too_many_arguments)]
+    fn affordability(
+        &self,
+        ts: Ts,
+        symbol: SymbolId,
+        side: Side,
+        quantity: Quantity,
+        price: Price,
+    ) -> Result<Result<Money, Reason>, StepError> {
+        let overflow = |source| StepError::Overflow { ts, source };
+        if let Some(m) = self.initial_ppm {
+            let held = self.portfolio.quantities()[symbol.0 as usize];
+            let before = held
+                .checked_add(self.book.pending(symbol).map_err(overflow)?)
+                .map_err(overflow)?;
+            let signed = match side {
+                Side::Buy => quantity,
+                Side::Sell => quantity.checked_neg().map_err(overflow)?,
+            };
+            let after = before.checked_add(signed).map_err(overflow)?;
+            if after.abs().map_err(overflow)? <= before.abs().map_err(overflow)? {
+                return Ok(Ok(Money::ZERO));
+            }
+            let (gross, _) = self.exposures_with(ts, symbol, after, price)?;
+            let required = share(gross, m);
+            let equity = self
+                .portfolio
+                .snapshot()
+                .map_err(|source| StepError::Accounting { ts, source })?
+                .equity;
+            if required > equity {
+                return Ok(Err(Reason::new(
+                    rules::INITIAL_MARGIN.id,
+                    &[ReasonValue::Money(required), ReasonValue::Money(equity)],
+                )));
+            }
+            return Ok(Ok(Money::ZERO));
+        }
+        if side == Side::Sell {
+            return Ok(Ok(Money::ZERO));
+        }
+        let estimated = self
+            .book
+            .estimated_cost(quantity, price)
+            .map_err(overflow)?;
+        let available = self
+            .portfolio
+            .cash()
+            .checked_sub(self.book.committed_cash())
+            .map_err(overflow)?;
+        if estimated > available {
+            return Ok(Err(Reason::new(
+                rules::INSUFFICIENT_CASH.id,
+                &[ReasonValue::Money(estimated), ReasonValue::Money(available)],
+            )));
+        }
+        Ok(Ok(estimated))
+    }
+
     /// Checks a strategy's order and records it as submitted (and working) or rejected;
     /// returns the seq of that event.
     fn place(
@@ -1390,7 +1484,6 @@ impl Core {
         bracket: Option<Bracket>,
         cycle: Option<u32>,
     ) -> Result<Seq, StepError> {
-        let overflow = |source| StepError::Overflow { ts, source };
         let OrderRequest {
             symbol,
             side,
@@ -1480,26 +1573,10 @@ impl Core {
         {
             return refuse(self, why);
         }
-        let mut committed_cash = Money::ZERO;
-        if side == Side::Buy {
-            let estimated = self
-                .book
-                .estimated_cost(quantity, expected_price)
-                .map_err(overflow)?;
-            let available = self
-                .portfolio
-                .cash()
-                .checked_sub(self.book.committed_cash())
-                .map_err(overflow)?;
-            if estimated > available {
-                let why = Reason::new(
-                    rules::INSUFFICIENT_CASH.id,
-                    &[ReasonValue::Money(estimated), ReasonValue::Money(available)],
-                );
-                return refuse(self, why);
-            }
-            committed_cash = estimated;
-        }
+        let committed_cash = match self.affordability(ts, symbol, side, quantity, expected_price)? {
+            Ok(cash) => cash,
+            Err(why) => return refuse(self, why),
+        };
         let mut working = WorkingOrder::new(
             order,
             Seq(0),
@@ -1567,27 +1644,13 @@ impl Core {
             self.reject(ts, cause, order, symbol, side, quantity, reason);
             return Ok(());
         }
-        let mut committed_cash = Money::ZERO;
-        if side == Side::Buy {
-            let estimated = self
-                .book
-                .estimated_cost(quantity, reference)
-                .map_err(overflow)?;
-            let available = self
-                .portfolio
-                .cash()
-                .checked_sub(self.book.committed_cash())
-                .map_err(overflow)?;
-            if estimated > available {
-                let reason = Reason::new(
-                    rules::INSUFFICIENT_CASH.id,
-                    &[ReasonValue::Money(estimated), ReasonValue::Money(available)],
-                );
+        let committed_cash = match self.affordability(ts, symbol, side, quantity, reference)? {
+            Ok(cash) => cash,
+            Err(reason) => {
                 self.reject(ts, cause, order, symbol, side, quantity, reason);
                 return Ok(());
             }
-            committed_cash = estimated;
-        }
+        };
         let reason = Reason::new(
             rules::ORDER_FROM_TARGET.id,
             &[

@@ -264,6 +264,14 @@ pub const BORROW_FEE: RuleSpec = RuleSpec {
     fields: &[("value", Unit::Money), ("annual_rate", Unit::Real), ("days", Unit::Int)],
 };
 
+/// A margin account's order is refused when equity does not cover its initial margin.
+pub const INITIAL_MARGIN: RuleSpec = RuleSpec {
+    id: RuleId(32),
+    name: "initial_margin",
+    summary: "In a margin account, an order taking exposure further from zero is refused when the initial margin on the gross exposure after it exceeds equity.",
+    fields: &[("required", Unit::Money), ("equity", Unit::Money)],
+};
+
 /// Every engine rule, in id order.
 pub const ENGINE_RULES: &[RuleSpec] = &[
     ORDER_FROM_TARGET,
@@ -298,4 +306,5 @@ pub const ENGINE_RULES: &[RuleSpec] = &[
     INVALID_AMEND,
     PORTFOLIO_HEAT,
     BORROW_FEE,
+    INITIAL_MARGIN,
 ];

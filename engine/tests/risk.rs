@@ -525,3 +525,34 @@ fn a_short_pays_its_borrow_fee_each_new_day() {
     );
     assert_eq!(last.cash, Money::from_units(19_997).expect("fits"));
 }
+
+#[test]
+fn a_margin_account_lends_against_equity_up_to_its_initial_margin() {
+    // 10,000 of equity at a 50% initial margin buys up to 20,000 of exposure.
+    let prices: Vec<Vec<f64>> = vec![vec![100.0]; 4];
+    let script = vec![(0, 0, Side::Buy, 150), (2, 0, Side::Buy, 60)];
+    let margin = run_with(&prices, script.clone(), RiskLimits::default(), |core| {
+        core.with_initial_margin(500_000)
+    });
+    // 15,000 needs 7,500: bought on credit. 21,000 would need 10,500: refused.
+    assert_eq!(rejected_by(&margin), [(2, rules::INITIAL_MARGIN.id)]);
+    let cash = margin
+        .iter()
+        .rev()
+        .find_map(|e| match &e.body {
+            EventBody::PortfolioSnapshot(p) => Some(p.cash),
+            _ => None,
+        })
+        .expect("a snapshot");
+    assert_eq!(
+        cash,
+        Money::from_units(-5_000).expect("fits"),
+        "a debit balance"
+    );
+    // A cash account refuses the first buy (15,000 > 10,000 of cash); the second it can pay.
+    let cash_account = run(&prices, script, RiskLimits::default());
+    assert_eq!(
+        rejected_by(&cash_account),
+        [(0, rules::INSUFFICIENT_CASH.id)]
+    );
+}

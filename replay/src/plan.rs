@@ -343,6 +343,9 @@ impl RunPlan {
             strategy,
         )
         .with_features(self.header.features.clone());
+        if let Some(m) = self.scenario.account.initial_margin {
+            core = core.with_initial_margin((m * 1e6).round() as u32);
+        }
         if let Some(m) = self.scenario.account.maintenance_margin {
             core = core.with_maintenance_margin((m * 1e6).round() as u32);
         }

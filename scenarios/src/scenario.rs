@@ -520,8 +520,13 @@ pub struct AccountSpec {
     /// Record a portfolio snapshot every this many time slices (1 = at every bar time).
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u32,
+    /// A margin account: an order taking exposure further from zero needs equity to cover
+    /// this fraction of the gross exposure after it (leverage up to its inverse); buys need
+    /// no cash (none: a cash account, whose buys need the cash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_margin: Option<f64>,
     /// A margin account: equity must stay at least this fraction of the gross exposure at
-    /// every slice close, else positions are closed, largest first (none: a cash account).
+    /// every slice close, else positions are closed, largest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_margin: Option<f64>,
     /// The annual borrow fee on short positions, a fraction of their value (0.03 = 3%).
@@ -534,6 +539,7 @@ impl Default for AccountSpec {
         Self {
             cash: default_cash(),
             snapshot_every: default_snapshot_every(),
+            initial_margin: None,
             maintenance_margin: None,
             borrow_fee: None,
         }
@@ -963,13 +969,21 @@ impl Scenario {
                 "must be a positive amount below 9.2e12",
             ));
         }
-        if let Some(m) = self.account.maintenance_margin {
-            if !(m.is_finite() && m > 0.0 && m <= 1.0) {
-                return Err(invalid(
-                    "account.maintenance_margin",
-                    m.to_string(),
-                    "must be a fraction of the gross exposure in (0, 1]",
-                ));
+        for (key, value) in [
+            ("account.initial_margin", self.account.initial_margin),
+            (
+                "account.maintenance_margin",
+                self.account.maintenance_margin,
+            ),
+        ] {
+            if let Some(m) = value {
+                if !(m.is_finite() && m > 0.0 && m <= 1.0) {
+                    return Err(invalid(
+                        key,
+                        m.to_string(),
+                        "must be a fraction of the gross exposure in (0, 1]",
+                    ));
+                }
             }
         }
         if let Some(b) = self.account.borrow_fee {
