@@ -540,3 +540,84 @@ fn run_since_an_earlier_ledger_warns_about_changed_files() {
         changed.stderr
     );
 }
+
+#[test]
+fn explain_prints_a_fill_s_causal_tree_down_to_its_bars() {
+    let golden = workspace_root().join("tests/golden/small-v1.tape");
+    let path = golden.to_str().expect("utf-8");
+    let dir = scratch();
+    let run = tape(dir.path(), &["explain", path, "91", "--json"]);
+    run.expect_code(0);
+    let tree: Vec<(u64, u64, String)> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            (
+                e["depth"].as_u64().expect("depth"),
+                e["seq"].as_u64().expect("seq"),
+                e["kind"].as_str().expect("kind").to_string(),
+            )
+        })
+        .collect();
+    // The golden ledger's first buy of SYN0: the fill is caused by its order and its fill bar;
+    // the order by the target, the target by the signal, the signal by its decision bar.
+    let expected = [
+        (0, 91, "fill"),
+        (1, 82, "order_submitted"),
+        (2, 81, "target"),
+        (3, 80, "signal"),
+        (4, 77, "bar"),
+        (1, 90, "bar"),
+    ];
+    let expected: Vec<(u64, u64, String)> = expected
+        .iter()
+        .map(|&(d, s, k)| (d, s, k.to_string()))
+        .collect();
+    assert_eq!(tree, expected);
+    // The same tree, rebuilt here from `tape show`'s causes.
+    let all = tape(dir.path(), &["show", path, "--json", "--to", "91"]);
+    let causes: std::collections::BTreeMap<u64, Vec<u64>> = all
+        .stdout
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            let c = e["causes"].as_array().expect("causes");
+            (
+                e["seq"].as_u64().expect("seq"),
+                c.iter().map(|x| x.as_u64().expect("seq")).collect(),
+            )
+        })
+        .collect();
+    fn flatten(
+        seq: u64,
+        depth: u64,
+        causes: &std::collections::BTreeMap<u64, Vec<u64>>,
+        out: &mut Vec<(u64, u64)>,
+    ) {
+        out.push((depth, seq));
+        for &c in &causes[&seq] {
+            flatten(c, depth + 1, causes, out);
+        }
+    }
+    let mut rebuilt = Vec::new();
+    flatten(91, 0, &causes, &mut rebuilt);
+    let shown: Vec<(u64, u64)> = tree.iter().map(|(d, s, _)| (*d, *s)).collect();
+    assert_eq!(shown, rebuilt);
+    // Text: a tree.
+    let text = tape(dir.path(), &["explain", path, "91"]);
+    assert!(text
+        .stdout
+        .lines()
+        .nth(1)
+        .expect("a cause")
+        .starts_with("├─ #82 "));
+    // A seq past the end is a clear error.
+    let missing = tape(dir.path(), &["explain", path, "999999"]);
+    missing.expect_code(2);
+    assert!(
+        missing.stderr.contains("no event #999999"),
+        "{}",
+        missing.stderr
+    );
+}

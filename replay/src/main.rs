@@ -26,6 +26,8 @@ enum Command {
     Repair(cmd::repair::Args),
     /// Print a ledger's events as text or JSON lines.
     Show(cmd::show::Args),
+    /// Print the causal tree of one event, back to the inputs that caused it.
+    Explain(cmd::explain::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Repair(args) => cmd::repair::run(args),
         Command::Show(args) => cmd::show::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),

@@ -13,6 +13,8 @@ macro_rules! say {
 
 /// `tape bench`.
 pub mod bench;
+/// `tape explain`.
+pub mod explain;
 /// `tape fuzz`.
 pub mod fuzz;
 /// `tape repair`.
