@@ -28,6 +28,8 @@ enum Command {
     Show(cmd::show::Args),
     /// Print the causal tree of one event, back to the inputs that caused it.
     Explain(cmd::explain::Args),
+    /// Compare two ledgers: the first event that differs, counts by kind, equity over time.
+    Diff(cmd::diff::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => cmd::repair::run(args),
         Command::Show(args) => cmd::show::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),

@@ -13,6 +13,8 @@ macro_rules! say {
 
 /// `tape bench`.
 pub mod bench;
+/// `tape diff`.
+pub mod diff;
 /// `tape explain`.
 pub mod explain;
 /// `tape fuzz`.
