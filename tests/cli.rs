@@ -685,3 +685,61 @@ fn diff_finds_the_first_difference_counts_and_the_equity_gap_of_a_parameter_chan
         "{last}"
     );
 }
+
+#[test]
+fn audit_shows_a_bar_s_chains_the_strategy_state_and_the_portfolio() {
+    let golden = workspace_root().join("tests/golden/small-v1.tape");
+    let path = golden.to_str().expect("utf-8");
+    let dir = scratch();
+    let run = tape(
+        dir.path(),
+        &[
+            "audit",
+            path,
+            "--at",
+            "2020-01-28",
+            "--symbol",
+            "SYN0",
+            "--json",
+        ],
+    );
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["at"], "2020-01-28T21:00:00Z");
+    // One chain: the bar, the signal it led to, the target, the order.
+    let chain: Vec<(u64, String)> = report["chains"][0]
+        .as_array()
+        .expect("a chain")
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_u64().expect("seq"),
+                e["kind"].as_str().expect("kind").to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, String)> = [
+        (77, "bar"),
+        (80, "signal"),
+        (81, "target"),
+        (82, "order_submitted"),
+    ]
+    .iter()
+    .map(|&(s, k)| (s, k.to_string()))
+    .collect();
+    assert_eq!(chain, expected);
+    // The strategy's state, re-executed to that close, is what the signal recorded.
+    let signal = &report["chains"][0][1]["reason"];
+    assert_eq!(
+        report["strategy"]["SYN0"]["fast_sma"],
+        signal["fast_sma"]
+            .as_f64()
+            .map(|v| v.to_string())
+            .expect("a number")
+    );
+    assert_eq!(report["strategy"]["SYN0"]["direction"], "long");
+    // Nothing filled yet: all cash.
+    assert_eq!(report["portfolio"]["cash"].as_f64(), Some(9000.0));
+    let bad = tape(dir.path(), &["audit", path, "--at", "yesterday"]);
+    bad.expect_code(2);
+}

@@ -334,6 +334,13 @@ impl Core {
         }
     }
 
+    /// The strategy's state for one symbol (for inspection tools).
+    pub fn inspect_strategy(&self, symbol: SymbolId) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        self.strategy.inspect(symbol, &mut out);
+        out
+    }
+
     /// The portfolio (for inspection tools).
     pub fn portfolio(&self) -> &Portfolio {
         &self.portfolio

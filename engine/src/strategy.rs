@@ -16,6 +16,13 @@ pub trait Strategy: Send {
 
     /// Decides on the slice at `view.now()`, appending to `out`.
     fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions);
+
+    /// The strategy's state for one symbol, as (name, value) pairs a person can read
+    /// (indicator values, cached scores, open trades): what `tape audit` and `tape replay
+    /// --inspect` print. Nothing by default.
+    fn inspect(&self, symbol: SymbolId, out: &mut Vec<(&'static str, String)>) {
+        let _ = (symbol, out);
+    }
 }
 
 /// Refers to a signal pushed earlier in the same [`Decisions`].

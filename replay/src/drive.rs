@@ -13,6 +13,7 @@ use tape_engine::ledger::{
     PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
 use tape_engine::sequencer::{Sequencer, SequencerError, SourcedInput, TimedInput};
+use tape_engine::time::Ts;
 
 use crate::plan::{PlanError, RunPlan};
 
@@ -281,6 +282,39 @@ pub fn input_of(timed: TimedInput) -> Input {
             feature,
         },
     }
+}
+
+/// The core of a ledger's run re-executed up to and including the slice at `until`: every
+/// recorded input with `ts ≤ until` folded in and that slice decided, so its strategy and
+/// portfolio are as they were at that bar's close. (The debugger: nothing is compared.)
+pub fn core_at(path: &Path, until: Ts) -> Result<(Core, RunPlan), ReplayError> {
+    let mut reader = LedgerReader::open(path)?;
+    let plan = RunPlan::from_header(reader.header())?;
+    let mut core = plan.core();
+    while let Some(frame) = reader.next_event()? {
+        if frame.header.ts > until.0 {
+            break;
+        }
+        let kind = frame.kind();
+        if kind.class() == EventClass::Input {
+            let event = frame.decode()?;
+            feed_input(&mut core, &event).map_err(|e| {
+                ReplayError::Read(LedgerReadError::Corrupt {
+                    offset: frame.offset,
+                    detail: format!("the recorded input {} was refused: {e}", event.seq.0),
+                })
+            })?;
+        }
+        core.output().clear();
+    }
+    core.close_slice().map_err(|e| {
+        ReplayError::Read(LedgerReadError::Corrupt {
+            offset: 0,
+            detail: format!("the slice at {until} could not be decided again: {e}"),
+        })
+    })?;
+    core.output().clear();
+    Ok((core, plan))
 }
 
 /// Feeds a recorded input event to the core.

@@ -26,6 +26,8 @@ enum Command {
     Repair(cmd::repair::Args),
     /// Print a ledger's events as text or JSON lines.
     Show(cmd::show::Args),
+    /// Everything at one bar: its causal chains, the strategy's state, the portfolio.
+    Audit(cmd::audit::Args),
     /// Print the causal tree of one event, back to the inputs that caused it.
     Explain(cmd::explain::Args),
     /// Compare two ledgers: the first event that differs, counts by kind, equity over time.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Repair(args) => cmd::repair::run(args),
         Command::Show(args) => cmd::show::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Bench(args) => cmd::bench::run(args),

@@ -179,6 +179,35 @@ impl Strategy for Breakout {
         RULES
     }
 
+    fn inspect(&self, symbol: SymbolId, out: &mut Vec<(&'static str, String)>) {
+        let Some(state) = self.symbols.get(symbol.0 as usize) else {
+            return;
+        };
+        out.push((
+            "channel_high",
+            state
+                .channel
+                .value()
+                .map_or("warming up".to_string(), |p| p.to_string()),
+        ));
+        out.push((
+            "atr",
+            state
+                .atr
+                .value()
+                .map_or("warming up".to_string(), |a| a.to_string()),
+        ));
+        match state.trade {
+            Some(t) => {
+                out.push(("trade_entry", t.entry.to_string()));
+                out.push(("trade_stop", t.stop.to_string()));
+                out.push(("trade_bars", t.bars.to_string()));
+                out.push(("trade_high", t.high.to_string()));
+            }
+            None => out.push(("trade", "none".to_string())),
+        }
+    }
+
     fn on_slice(&mut self, view: &MarketView<'_>, out: &mut Decisions) {
         let equity = view.equity();
         let tick = self.params.price_tick;

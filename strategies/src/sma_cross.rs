@@ -129,6 +129,18 @@ impl SmaCross {
 }
 
 impl Strategy for SmaCross {
+    fn inspect(&self, symbol: SymbolId, out: &mut Vec<(&'static str, String)>) {
+        let Some(state) = self.symbols.get(symbol.0 as usize) else {
+            return;
+        };
+        let show = |v: Option<tape_engine::fixed::Price>| {
+            v.map_or("warming up".to_string(), |p| p.to_string())
+        };
+        out.push(("fast_sma", show(state.fast.value())));
+        out.push(("slow_sma", show(state.slow.value())));
+        out.push(("direction", state.direction.name().to_string()));
+    }
+
     fn rules(&self) -> &'static [RuleSpec] {
         if self.params.feature_gate.is_some() {
             RULES_GATED

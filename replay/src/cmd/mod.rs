@@ -11,6 +11,8 @@ macro_rules! say {
     }};
 }
 
+/// `tape audit`.
+pub mod audit;
 /// `tape bench`.
 pub mod bench;
 /// `tape diff`.
