@@ -743,3 +743,48 @@ fn audit_shows_a_bar_s_chains_the_strategy_state_and_the_portfolio() {
     let bad = tape(dir.path(), &["audit", path, "--at", "yesterday"]);
     bad.expect_code(2);
 }
+
+#[test]
+fn replay_until_inspects_the_state_audit_shows_and_a_later_time_moves_it() {
+    let golden = workspace_root().join("tests/golden/small-v1.tape");
+    let path = golden.to_str().expect("utf-8");
+    let dir = scratch();
+    let state = |args: &[&str]| tape(dir.path(), args).json();
+    let replayed = state(&[
+        "replay",
+        path,
+        "--until",
+        "2020-01-28",
+        "--inspect",
+        "--symbol",
+        "SYN0",
+        "--json",
+    ]);
+    let audited = state(&[
+        "audit",
+        path,
+        "--at",
+        "2020-01-28",
+        "--symbol",
+        "SYN0",
+        "--json",
+    ]);
+    assert_eq!(replayed["at"], "2020-01-28T21:00:00Z");
+    assert_eq!(replayed["strategy"], audited["strategy"]);
+    assert_eq!(replayed["portfolio"], audited["portfolio"]);
+    // A day later the order has filled: a position of 100, and less cash.
+    let later = state(&[
+        "replay",
+        path,
+        "--until",
+        "2020-01-29",
+        "--inspect",
+        "--symbol",
+        "SYN0",
+        "--json",
+    ]);
+    assert_eq!(later["positions"]["SYN0"].as_f64(), Some(100.0));
+    assert!(later["portfolio"]["cash"].as_f64().expect("cash") < 9000.0);
+    // --until without --inspect is a usage error.
+    tape(dir.path(), &["replay", path, "--until", "2020-01-28"]).expect_code(2);
+}

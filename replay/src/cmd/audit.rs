@@ -123,24 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(s) => vec![s],
         None => (0..header.symbols.len() as u32).map(SymbolId).collect(),
     };
-    let states: Vec<(String, Vec<(&'static str, String)>)> = symbols
-        .iter()
-        .map(|s| {
-            (
-                header.symbols[s.0 as usize].clone(),
-                core.inspect_strategy(*s),
-            )
-        })
-        .collect();
-    let portfolio = core.portfolio();
-    let snapshot = portfolio.snapshot().ok();
-    let positions: Vec<(String, String)> = symbols
-        .iter()
-        .filter_map(|s| {
-            let q = portfolio.position(*s).quantity;
-            (!q.is_zero()).then(|| (header.symbols[s.0 as usize].clone(), q.to_string()))
-        })
-        .collect();
+    let inspection = Inspection::of(&header, &core, &symbols);
 
     let renderer = Renderer::new(&header);
     if args.json {
@@ -151,31 +134,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 format!("[{}]", inner.join(","))
             })
             .collect();
-        let states_json: Vec<String> = states
-            .iter()
-            .map(|(name, pairs)| {
-                let fields: Vec<String> = pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
-                    .collect();
-                format!("{}:{{{}}}", json_string(name), fields.join(","))
-            })
-            .collect();
-        let positions_json: Vec<String> = positions
-            .iter()
-            .map(|(n, q)| format!("{}:{q}", json_string(n)))
-            .collect();
-        let account = snapshot.map_or("null".to_string(), |p| {
-            format!(
-                "{{\"cash\":{},\"equity\":{},\"gross_exposure\":{},\"net_exposure\":{}}}",
-                p.cash, p.equity, p.gross_exposure, p.net_exposure
-            )
-        });
         say!(
-            "{{\"at\":\"{at}\",\"chains\":[{}],\"strategy\":{{{}}},\"portfolio\":{account},\"positions\":{{{}}}}}",
+            "{{\"at\":\"{at}\",\"chains\":[{}],{}}}",
             chains_json.join(","),
-            states_json.join(","),
-            positions_json.join(",")
+            inspection.json_fields()
         );
         return Ok(ExitCode::from(EXIT_OK));
     }
@@ -187,26 +149,95 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             say!("{indent}{}", renderer.text(e));
         }
     }
-    say!("strategy (as of this bar's close)");
-    for (name, pairs) in &states {
-        if pairs.is_empty() {
-            continue;
-        }
-        let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        say!("  {name:<10} {}", text.join(" "));
-    }
-    say!("portfolio");
-    if let Some(p) = snapshot {
-        say!(
-            "  cash={} equity={} gross_exposure={} net_exposure={}",
-            p.cash,
-            p.equity,
-            p.gross_exposure,
-            p.net_exposure
-        );
-    }
-    for (name, q) in &positions {
-        say!("  {name:<10} position={q}");
-    }
+    inspection.print();
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// A strategy's state and the portfolio at one close, for people.
+pub(crate) struct Inspection {
+    states: Vec<(String, Vec<(&'static str, String)>)>,
+    account: Option<tape_engine::event::PortfolioSnapshot>,
+    positions: Vec<(String, String)>,
+}
+
+impl Inspection {
+    /// The state of `core` for `symbols`.
+    pub(crate) fn of(
+        header: &tape_engine::ledger::Header,
+        core: &tape_engine::core::Core,
+        symbols: &[SymbolId],
+    ) -> Self {
+        let name = |s: &SymbolId| header.symbols[s.0 as usize].clone();
+        let portfolio = core.portfolio();
+        Self {
+            states: symbols
+                .iter()
+                .map(|s| (name(s), core.inspect_strategy(*s)))
+                .collect(),
+            account: portfolio.snapshot().ok(),
+            positions: symbols
+                .iter()
+                .filter_map(|s| {
+                    let q = portfolio.position(*s).quantity;
+                    (!q.is_zero()).then(|| (name(s), q.to_string()))
+                })
+                .collect(),
+        }
+    }
+
+    /// Prints it as text.
+    pub(crate) fn print(&self) {
+        say!("strategy (as of this bar's close)");
+        for (name, pairs) in &self.states {
+            if pairs.is_empty() {
+                continue;
+            }
+            let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            say!("  {name:<10} {}", text.join(" "));
+        }
+        say!("portfolio");
+        if let Some(p) = &self.account {
+            say!(
+                "  cash={} equity={} gross_exposure={} net_exposure={}",
+                p.cash,
+                p.equity,
+                p.gross_exposure,
+                p.net_exposure
+            );
+        }
+        for (name, q) in &self.positions {
+            say!("  {name:<10} position={q}");
+        }
+    }
+
+    /// Its JSON object's fields: `strategy`, `portfolio`, `positions`.
+    pub(crate) fn json_fields(&self) -> String {
+        let states: Vec<String> = self
+            .states
+            .iter()
+            .map(|(name, pairs)| {
+                let fields: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+                    .collect();
+                format!("{}:{{{}}}", json_string(name), fields.join(","))
+            })
+            .collect();
+        let positions: Vec<String> = self
+            .positions
+            .iter()
+            .map(|(n, q)| format!("{}:{q}", json_string(n)))
+            .collect();
+        let account = self.account.map_or("null".to_string(), |p| {
+            format!(
+                "{{\"cash\":{},\"equity\":{},\"gross_exposure\":{},\"net_exposure\":{}}}",
+                p.cash, p.equity, p.gross_exposure, p.net_exposure
+            )
+        });
+        format!(
+            "\"strategy\":{{{}}},\"portfolio\":{account},\"positions\":{{{}}}",
+            states.join(","),
+            positions.join(",")
+        )
+    }
 }

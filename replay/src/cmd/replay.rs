@@ -16,11 +16,24 @@ pub struct Args {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// The debugger: re-execute only up to the first slice at or after this time (or date)
+    /// and print the strategy's state and the portfolio there (needs `--inspect`).
+    #[arg(long, requires = "inspect")]
+    pub until: Option<String>,
+    /// With `--until`: print the state there instead of checking the whole ledger.
+    #[arg(long, requires = "until")]
+    pub inspect: bool,
+    /// With `--inspect`: only this symbol's state and position.
+    #[arg(long, requires = "inspect")]
+    pub symbol: Option<String>,
 }
 
 /// Re-executes the core from the recorded inputs and compares every derived event byte for
 /// byte; prints OK with the fingerprint, or the first divergence and its causal chain.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(until) = &args.until {
+        return inspect(&args, until);
+    }
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::new(total, "bytes", args.json).with_message("replay");
     let started = now();
@@ -115,4 +128,69 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// A JSON line of ours as a value, to nest it in another object.
 fn json_value(line: &str) -> serde_json::Value {
     serde_json::from_str(line).expect("the renderer writes valid JSON")
+}
+
+/// The debugger: re-executes the ledger's inputs up to the first slice at or after `until`
+/// and prints the strategy's state and the portfolio at that close.
+fn inspect(args: &Args, until: &str) -> anyhow::Result<ExitCode> {
+    let usage = |message: String| {
+        eprintln!("tape: {message}");
+        Ok(ExitCode::from(EXIT_INPUT))
+    };
+    let Ok(asked) = tape_engine::time::Ts::parse(until) else {
+        return usage(format!(
+            "--until {until}: not a time or a date (2020-01-28 or 2020-01-28T21:00:00Z)"
+        ));
+    };
+    let mut reader = match LedgerReader::open(&args.file) {
+        Ok(r) => r,
+        Err(e) => return Ok(report_read_error(&args.file, &e)),
+    };
+    let header = reader.header().clone();
+    let symbols: Vec<tape_engine::event::SymbolId> = match &args.symbol {
+        Some(name) => match header.symbols.iter().position(|s| s == name) {
+            Some(i) => vec![tape_engine::event::SymbolId(i as u32)],
+            None => return usage(format!("--symbol {name} is not in this ledger")),
+        },
+        None => (0..header.symbols.len() as u32)
+            .map(tape_engine::event::SymbolId)
+            .collect(),
+    };
+    // The slice: the first bar time at or after the one asked for.
+    let mut at = None;
+    loop {
+        match reader.next_event() {
+            Ok(Some(f))
+                if f.header.ts >= asked.0 && f.kind() == tape_engine::event::EventKind::Bar =>
+            {
+                at = Some(tape_engine::time::Ts(f.header.ts));
+                break;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => return Ok(report_read_error(&args.file, &e)),
+        }
+    }
+    let Some(at) = at else {
+        return usage(format!(
+            "{}: no bar at or after {asked}",
+            args.file.display()
+        ));
+    };
+    let (core, _) = match crate::drive::core_at(&args.file, at) {
+        Ok(c) => c,
+        Err(ReplayError::Read(e)) => return Ok(report_read_error(&args.file, &e)),
+        Err(e) => {
+            eprintln!("tape: {}: {e}", args.file.display());
+            return Ok(ExitCode::from(EXIT_FINDING));
+        }
+    };
+    let inspection = super::audit::Inspection::of(&header, &core, &symbols);
+    if args.json {
+        say!("{{\"at\":\"{at}\",{}}}", inspection.json_fields());
+    } else {
+        say!("replayed      {} to {at}", args.file.display());
+        inspection.print();
+    }
+    Ok(ExitCode::from(EXIT_OK))
 }
