@@ -9,6 +9,8 @@ pub mod cmd;
 pub mod drive;
 /// The look-ahead fuzzer: the prefix property over many cuts, and fill timing.
 pub mod fuzz;
+/// Performance figures from a ledger, with its accounting checked against its fills.
+pub mod metrics;
 /// Run plans from scenarios or ledger headers.
 pub mod plan;
 /// Progress bars on stderr.

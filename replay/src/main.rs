@@ -32,6 +32,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Compare two ledgers: the first event that differs, counts by kind, equity over time.
     Diff(cmd::diff::Args),
+    /// Performance figures from a ledger: returns, risk, drawdown, turnover, trades.
+    Metrics(cmd::metrics::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Metrics(args) => cmd::metrics::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),

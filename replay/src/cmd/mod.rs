@@ -21,6 +21,8 @@ pub mod diff;
 pub mod explain;
 /// `tape fuzz`.
 pub mod fuzz;
+/// `tape metrics`.
+pub mod metrics;
 /// `tape repair`.
 pub mod repair;
 /// `tape replay`.

@@ -1,0 +1,185 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
+use crate::metrics::{self, date_text, Metrics, MetricsError, Options};
+
+/// Arguments of `tape metrics`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ledger.
+    pub file: PathBuf,
+    /// One JSON object (figures and daily paths) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list every closed round trip.
+    #[arg(long)]
+    pub trades: bool,
+    /// Return periods per year for annualising [default: 252, or 365 when any day with a
+    /// snapshot is a Saturday or Sunday].
+    #[arg(long, value_name = "N")]
+    pub periods_per_year: Option<f64>,
+    /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub risk_free: f64,
+}
+
+/// Computes and prints a ledger's figures. Exits 1 when the ledger is damaged or its
+/// snapshots disagree with its fills, 2 when it cannot be read.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(p) = args.periods_per_year {
+        if !(p.is_finite() && p > 0.0) {
+            eprintln!("tape: --periods-per-year must be a positive number, not {p}");
+            return Ok(ExitCode::from(EXIT_INPUT));
+        }
+    }
+    if !args.risk_free.is_finite() {
+        eprintln!("tape: --risk-free must be a finite number");
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let options = Options {
+        periods_per_year: args.periods_per_year,
+        risk_free_rate: args.risk_free,
+    };
+    let m = match metrics::from_ledger(&args.file, &options) {
+        Ok(m) => m,
+        Err(MetricsError::Read(e)) => return Ok(report_read_error(&args.file, &e)),
+        Err(e) => {
+            eprintln!("tape: {}: {e}", args.file.display());
+            return Ok(ExitCode::from(EXIT_FINDING));
+        }
+    };
+    if args.json {
+        say!("{}", m.to_json(args.trades));
+    } else {
+        print_text(&m, args.trades);
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+fn ratio(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_string(), |v| format!("{v:.3}"))
+}
+
+fn print_text(m: &Metrics, trades: bool) {
+    let first = m
+        .days
+        .first()
+        .map_or_else(|| "–".into(), |d| date_text(d.day));
+    let last = m
+        .days
+        .last()
+        .map_or_else(|| "–".into(), |d| date_text(d.day));
+    say!(
+        "{} days, {first} to {last}{}",
+        m.days.len(),
+        if m.complete {
+            ""
+        } else {
+            " (incomplete ledger: no run_finished)"
+        }
+    );
+    say!(
+        "annualised with {} periods a year ({}), risk-free rate {}",
+        m.conventions.periods_per_year,
+        m.conventions.periods_per_year_source,
+        pct(m.conventions.risk_free_rate)
+    );
+    say!("");
+    let rows: Vec<(&str, String)> = vec![
+        ("initial cash", format!("{:.2}", m.initial_cash)),
+        ("final equity", format!("{:.2}", m.final_equity)),
+        ("total return", pct(m.returns.total_return)),
+        ("CAGR", pct(m.returns.cagr)),
+        ("volatility", pct(m.returns.volatility)),
+        ("Sharpe", ratio(m.returns.sharpe)),
+        ("Sortino", ratio(m.returns.sortino)),
+        ("Calmar", ratio(m.calmar)),
+        ("max drawdown", pct(m.drawdown.max)),
+        (
+            "  from peak",
+            m.drawdown
+                .peak
+                .map_or_else(|| "–".into(), |t| date_text(t.day())),
+        ),
+        (
+            "  to trough",
+            m.drawdown
+                .trough
+                .map_or_else(|| "–".into(), |t| date_text(t.day())),
+        ),
+        (
+            "  duration",
+            match m.drawdown.recovered {
+                Some(t) => format!("{} days, recovered {}", m.drawdown.days, date_text(t.day())),
+                None if m.drawdown.max > 0.0 => {
+                    format!("{} days, not recovered", m.drawdown.days)
+                }
+                None => "–".into(),
+            },
+        ),
+        ("turnover, total", pct(m.turnover_total)),
+        ("turnover, daily mean", pct(m.daily_mean(|d| d.turnover))),
+        ("traded notional", format!("{:.2}", m.traded_total)),
+        ("slippage, total", format!("{:.2}", m.slippage_total)),
+        (
+            "slippage, daily mean",
+            format!("{:.2}", m.daily_mean(|d| d.slippage)),
+        ),
+        ("fees, total", format!("{:.2}", m.fees_total)),
+        ("gross exposure, mean", pct(m.daily_mean(|d| d.gross))),
+        ("net exposure, mean", pct(m.daily_mean(|d| d.net))),
+        ("long exposure, mean", pct(m.daily_mean(|d| d.long))),
+        ("short exposure, mean", pct(m.daily_mean(|d| d.short))),
+        (
+            "trades (round trips)",
+            format!("{} closed, {} open", m.round_trips.len(), m.open_trips),
+        ),
+        ("hit rate", m.hit_rate().map_or_else(|| "–".into(), pct)),
+        ("profit factor", ratio(m.profit_factor())),
+    ];
+    for (name, value) in rows {
+        say!("{name:<24}{value}");
+    }
+    say!("");
+    let counts: Vec<String> = m.events.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    say!("events: {}", counts.join(" "));
+    say!(
+        "accounting: {} snapshots equal the account rebuilt from the fills, exactly",
+        m.snapshots_checked
+    );
+    say!("fingerprint {}", m.fingerprint);
+    if trades {
+        say!("");
+        say!(
+            "{:<10} {:<6} {:<22} {:<22} {:>6} {:>12} {:>12} {:>12} {:>14}",
+            "symbol",
+            "side",
+            "opened",
+            "closed",
+            "fills",
+            "quantity",
+            "entry",
+            "exit",
+            "pnl"
+        );
+        for t in &m.round_trips {
+            say!(
+                "{:<10} {:<6} {:<22} {:<22} {:>6} {:>12.4} {:>12.4} {:>12.4} {:>14.2}",
+                t.symbol,
+                t.side,
+                t.opened.to_string(),
+                t.closed.to_string(),
+                t.fills,
+                t.quantity,
+                t.entry_price,
+                t.exit_price,
+                t.pnl
+            );
+        }
+    }
+}
