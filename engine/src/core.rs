@@ -876,6 +876,7 @@ impl Core {
                     position,
                     reason,
                     because,
+                    routed,
                 } => {
                     let cause = match because {
                         Some(signal) => Causes::one(self.decision_seqs[Decisions::index(signal)]),
@@ -891,7 +892,9 @@ impl Core {
                         }),
                     );
                     self.decision_seqs.push(seq);
-                    self.route_target(ts, seq, symbol, position)?;
+                    if routed {
+                        self.route_target(ts, seq, symbol, position)?;
+                    }
                 }
                 Decision::Order {
                     request,

@@ -25,9 +25,10 @@ pub trait Strategy: Send {
     }
 }
 
-/// Refers to a signal pushed earlier in the same [`Decisions`].
+/// Refers to a decision pushed earlier in the same [`Decisions`] (a signal, or a planned
+/// target), so a later decision can name it as its cause.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SignalRef(usize);
+pub struct DecisionRef(usize);
 
 /// An order a strategy asks for directly (rather than through a target).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,19 +58,23 @@ pub enum Decision {
         reason: Reason,
         feature: Option<FeatureId>,
     },
-    /// A target position; caused by `because`, or by the symbol's latest bar.
+    /// A target position; caused by `because`, or by the symbol's latest bar. When `routed`,
+    /// the core sends the market order that moves the position to it (rule
+    /// `order_from_target`); otherwise it is the strategy's plan, recorded, and the strategy
+    /// places its own orders citing it.
     Target {
         symbol: SymbolId,
         position: Quantity,
         reason: Reason,
-        because: Option<SignalRef>,
+        because: Option<DecisionRef>,
+        routed: bool,
     },
     /// An order; caused by `because`, or by the symbol's latest bar. The core checks it and
     /// records `order_submitted` with this reason, or `order_rejected` with its own.
     Order {
         request: OrderRequest,
         reason: Reason,
-        because: Option<SignalRef>,
+        because: Option<DecisionRef>,
         /// A bracket's exits, placed when it fills.
         bracket: Option<Bracket>,
     },
@@ -112,7 +117,7 @@ impl Decisions {
         direction: Direction,
         strength: f64,
         reason: Reason,
-    ) -> SignalRef {
+    ) -> DecisionRef {
         self.items.push(Decision::Signal {
             symbol,
             direction,
@@ -120,7 +125,7 @@ impl Decisions {
             reason,
             feature: None,
         });
-        SignalRef(self.items.len() - 1)
+        DecisionRef(self.items.len() - 1)
     }
 
     /// Records a signal that also rests on a point-in-time feature: its latest value for the
@@ -132,7 +137,7 @@ impl Decisions {
         strength: f64,
         reason: Reason,
         feature: FeatureId,
-    ) -> SignalRef {
+    ) -> DecisionRef {
         self.items.push(Decision::Signal {
             symbol,
             direction,
@@ -140,27 +145,48 @@ impl Decisions {
             reason,
             feature: Some(feature),
         });
-        SignalRef(self.items.len() - 1)
+        DecisionRef(self.items.len() - 1)
     }
 
-    /// Records a target position.
+    /// Records a target position; the core moves the position to it with a market order.
     pub fn target(
         &mut self,
         symbol: SymbolId,
         position: Quantity,
         reason: Reason,
-        because: Option<SignalRef>,
+        because: Option<DecisionRef>,
     ) {
         self.items.push(Decision::Target {
             symbol,
             position,
             reason,
             because,
+            routed: true,
         });
     }
 
+    /// Records a target position the strategy executes itself (limit orders, a schedule):
+    /// the core records it and sends nothing; the orders the strategy places name it, through
+    /// the returned reference, as their cause.
+    pub fn planned_target(
+        &mut self,
+        symbol: SymbolId,
+        position: Quantity,
+        reason: Reason,
+        because: Option<DecisionRef>,
+    ) -> DecisionRef {
+        self.items.push(Decision::Target {
+            symbol,
+            position,
+            reason,
+            because,
+            routed: false,
+        });
+        DecisionRef(self.items.len() - 1)
+    }
+
     /// Records an order.
-    pub fn order(&mut self, request: OrderRequest, reason: Reason, because: Option<SignalRef>) {
+    pub fn order(&mut self, request: OrderRequest, reason: Reason, because: Option<DecisionRef>) {
         self.items.push(Decision::Order {
             request,
             reason,
@@ -177,7 +203,7 @@ impl Decisions {
         request: OrderRequest,
         exits: Bracket,
         reason: Reason,
-        because: Option<SignalRef>,
+        because: Option<DecisionRef>,
     ) {
         self.items.push(Decision::Order {
             request,
@@ -222,7 +248,7 @@ impl Decisions {
     }
 
     /// The index of a signal reference within [`Decisions::items`].
-    pub fn index(signal: SignalRef) -> usize {
+    pub fn index(signal: DecisionRef) -> usize {
         signal.0
     }
 

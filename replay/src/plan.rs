@@ -228,7 +228,7 @@ impl RunPlan {
             }
         }
         let config = scenario.canonical(strategy.to_table());
-        let probe = strategy.build(0);
+        let probe = strategy.build(&[]);
         let data_rules: &[tape_engine::event::RuleSpec] = match &scenario.market {
             Market::Files(f) => f.guard_rules(),
             Market::Gbm(_) => &[],
@@ -313,7 +313,7 @@ impl RunPlan {
 
     /// A fresh core for this plan.
     pub fn core(&self) -> Core {
-        self.core_with_strategy(self.strategy.build(self.header.symbols.len()))
+        self.core_with_strategy(self.strategy.build(&self.header.symbols))
     }
 
     /// A fresh core for this plan's account, costs and execution, with another strategy (a

@@ -27,6 +27,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "crash",
         toml: include_str!("../builtin/crash.toml"),
     },
+    Builtin {
+        name: "dow30-trend",
+        toml: include_str!("../builtin/dow30-trend.toml"),
+    },
 ];
 
 /// The built-in scenario with this name.

@@ -83,6 +83,9 @@ pub struct GbmSpec {
     /// Symbol names are this prefix plus a zero-padded index (`SYN00`); one symbol is the prefix alone.
     #[serde(default = "default_prefix")]
     pub symbol_prefix: String,
+    /// Symbol names given one by one (as many as `symbols`), instead of the prefix's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// First day (`YYYY-MM-DD`) or, for minute bars, the first bar's open time.
     pub start: String,
     /// Bar length: `"1d"` or `"1m"`.
@@ -145,6 +148,10 @@ pub struct GbmSpec {
     /// independent). `0 ≤ ρ < 1`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub factor_loading: f64,
+    /// Per-symbol factor loadings (as many as `symbols`), instead of `factor_loading` for
+    /// all: a benchmark index loads high, single names lower.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadings: Vec<f64>,
     /// With a session: annual volatility of the gap between a session's close and the next
     /// open (0 = none; 0.2 ≈ a 1.3% typical night).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -339,6 +346,45 @@ impl GbmSpec {
                 "must be at least 0 and below 1",
             ));
         }
+        if !m.names.is_empty() {
+            if m.names.len() != m.symbols as usize {
+                return Err(invalid(
+                    "market.names",
+                    format!("{} names", m.names.len()),
+                    "must give one name per symbol (as many as market.symbols)",
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(bad) = m.names.iter().find(|n| {
+                n.trim().is_empty() || n.contains(char::is_whitespace) || !seen.insert(n.as_str())
+            }) {
+                return Err(invalid(
+                    "market.names",
+                    format!("\"{bad}\""),
+                    "names must be non-empty, without spaces, and unique",
+                ));
+            }
+        }
+        if !m.loadings.is_empty() {
+            if m.loadings.len() != m.symbols as usize {
+                return Err(invalid(
+                    "market.loadings",
+                    format!("{} loadings", m.loadings.len()),
+                    "must give one loading per symbol (as many as market.symbols)",
+                ));
+            }
+            if let Some(bad) = m
+                .loadings
+                .iter()
+                .find(|l| !(l.is_finite() && (0.0..1.0).contains(*l)))
+            {
+                return Err(invalid(
+                    "market.loadings",
+                    bad.to_string(),
+                    "each loading must be at least 0 and below 1",
+                ));
+            }
+        }
         if !(m.overnight_volatility.is_finite() && (0.0..=5.0).contains(&m.overnight_volatility)) {
             return Err(invalid(
                 "market.overnight_volatility",
@@ -472,6 +518,9 @@ impl GbmSpec {
 
     /// Symbol names, by id.
     pub fn symbol_names(&self) -> Vec<String> {
+        if !self.names.is_empty() {
+            return self.names.clone();
+        }
         let n = self.symbols as usize;
         if n == 1 {
             return vec![self.symbol_prefix.clone()];
@@ -493,6 +542,8 @@ impl GbmSpec {
 /// Each variant's table carries its own `kind` field, and a scenario is parsed in two steps
 /// (the kind, then the whole document with that kind's table), so every error still points
 /// at the key's own line.
+// Built once per run and never copied on a hot path: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Market {

@@ -19,5 +19,7 @@ pub mod sizing;
 /// Fast/slow SMA crossover, long or flat, fixed size.
 pub mod sma_cross;
 mod spec;
+/// The Dow-30 trend system: composite trend alpha, vol-targeted portfolio, tiered limits.
+pub mod trend;
 
 pub use spec::{StrategySpec, StrategySpecError};

@@ -6,12 +6,13 @@ use tape_engine::strategy::Strategy;
 
 use crate::breakout::{Breakout, BreakoutParams};
 use crate::sma_cross::{SmaCross, SmaCrossParams};
+use crate::trend::{Trend, TrendParams};
 
 /// A `[strategy]` table that cannot become a strategy.
 #[derive(Debug, thiserror::Error)]
 pub enum StrategySpecError {
     /// `kind` is missing or not a known strategy.
-    #[error("[strategy] {}: give kind = \"sma_cross\" or \"breakout\" (the strategies this build knows)", match found { Some(k) => format!("kind = \"{k}\" is not a known strategy"), None => "has no kind".to_string() })]
+    #[error("[strategy] {}: give kind = \"sma_cross\", \"breakout\" or \"trend\" (the strategies this build knows)", match found { Some(k) => format!("kind = \"{k}\" is not a known strategy"), None => "has no kind".to_string() })]
     UnknownKind { found: Option<String> },
     /// The parameters do not parse (unknown key, wrong type).
     #[error("[strategy] parameters for {kind}: {message}")]
@@ -33,6 +34,8 @@ pub enum StrategySpec {
     SmaCross(SmaCrossParams),
     /// [`Breakout`].
     Breakout(BreakoutParams),
+    /// [`Trend`].
+    Trend(TrendParams),
 }
 
 impl StrategySpecError {
@@ -72,6 +75,15 @@ impl StrategySpec {
                 })?;
                 StrategySpec::Breakout(p)
             }
+            Some("trend") => {
+                let p: TrendParams = params.try_into().map_err(|e: toml::de::Error| {
+                    StrategySpecError::BadParams {
+                        kind: "trend",
+                        message: e.message().to_string(),
+                    }
+                })?;
+                StrategySpec::Trend(p)
+            }
             other => {
                 return Err(StrategySpecError::UnknownKind {
                     found: other.map(str::to_string),
@@ -84,6 +96,7 @@ impl StrategySpec {
 
     fn validate(&self) -> Result<(), StrategySpecError> {
         match self {
+            StrategySpec::Trend(p) => crate::trend::validate(p),
             StrategySpec::SmaCross(p) => {
                 if p.fast < 1 {
                     return Err(StrategySpecError::OutOfRange {
@@ -175,7 +188,7 @@ impl StrategySpec {
             StrategySpec::SmaCross(p) => {
                 p.feature_gate.iter().map(|g| g.feature.as_str()).collect()
             }
-            StrategySpec::Breakout(_) => Vec::new(),
+            StrategySpec::Breakout(_) | StrategySpec::Trend(_) => Vec::new(),
         }
     }
 
@@ -184,14 +197,16 @@ impl StrategySpec {
         toml::Table::try_from(self).expect("a validated spec always serialises")
     }
 
-    /// The strategy, for a run over `symbols` symbols.
-    pub fn build(&self, symbols: usize) -> Box<dyn Strategy> {
+    /// The strategy, for a run over the symbols `names` (in symbol-id order).
+    pub fn build(&self, names: &[String]) -> Box<dyn Strategy> {
+        let symbols = names.len();
         match self {
             StrategySpec::SmaCross(p) => {
                 let quantity = Quantity::from_f64(p.quantity).expect("validated in from_table");
                 Box::new(SmaCross::new(p.clone(), quantity, symbols))
             }
             StrategySpec::Breakout(p) => Box::new(Breakout::new(p.clone(), symbols)),
+            StrategySpec::Trend(p) => Box::new(Trend::new(p.clone(), names)),
         }
     }
 }

@@ -75,8 +75,10 @@ pub struct GbmMarket {
     next_symbol: usize,
     steps: Steps,
     regimes: Option<Regimes>,
-    /// The market factor: its stream, its loading ρ, and this bar time's draw.
-    factor: Option<(SeededRng, f64, f64)>,
+    /// The market factor: its stream and this bar time's draw.
+    factor: Option<(SeededRng, f64)>,
+    /// Each symbol's loading ρ on the market factor.
+    loadings: Vec<f64>,
     jump: (f64, f64, f64),
     halt: (f64, u32),
     /// The calendar, for where a minute falls in its session (volume smile, overnight gap).
@@ -129,13 +131,13 @@ impl GbmMarket {
                 transition: r.transition.clone(),
                 state: r.start,
             }),
-            factor: (spec.factor_loading > 0.0).then(|| {
-                (
-                    SeededRng::new(seed, FACTOR_STREAM),
-                    spec.factor_loading,
-                    0.0,
-                )
-            }),
+            factor: (spec.factor_loading > 0.0 || spec.loadings.iter().any(|l| *l > 0.0))
+                .then(|| (SeededRng::new(seed, FACTOR_STREAM), 0.0)),
+            loadings: if spec.loadings.is_empty() {
+                vec![spec.factor_loading; spec.symbols as usize]
+            } else {
+                spec.loadings.clone()
+            },
             jump: (spec.jump_probability, spec.jump_mean, spec.jump_volatility),
             halt: (spec.halt_probability, spec.halt_bars),
             calendar,
@@ -215,7 +217,10 @@ impl GbmMarket {
         let own = path.normal();
         // Shared shock first: with a factor, ρ·market + √(1−ρ²)·own keeps unit variance.
         let z = match self.factor {
-            Some((_, rho, market)) => rho * market + (1.0 - rho * rho).sqrt() * own,
+            Some((_, market)) => {
+                let rho = self.loadings[symbol];
+                rho * market + (1.0 - rho * rho).sqrt() * own
+            }
             None => own,
         };
         let mut log_return = drift_step + vol_step * z;
@@ -269,14 +274,14 @@ impl Iterator for GbmMarket {
                         if let Some(r) = &mut self.regimes {
                             r.rng = SeededRng::new(seed, 0);
                         }
-                        if let Some((rng, _, _)) = &mut self.factor {
+                        if let Some((rng, _)) = &mut self.factor {
                             *rng = SeededRng::new(seed, FACTOR_STREAM);
                         }
                         self.fork = None;
                     }
                 }
                 self.step_regime(first);
-                if let Some((rng, _, market)) = &mut self.factor {
+                if let Some((rng, market)) = &mut self.factor {
                     *market = rng.normal_pair().0;
                 }
             }
@@ -310,6 +315,7 @@ mod tests {
             kind: crate::scenario::GbmKind::Gbm,
             symbols,
             symbol_prefix: "S".to_string(),
+            names: Vec::new(),
             start: "2020-01-01".to_string(),
             bar,
             bars,
@@ -330,6 +336,7 @@ mod tests {
             session: None,
             volume_smile: 0.0,
             factor_loading: 0.0,
+            loadings: Vec::new(),
             overnight_volatility: 0.0,
         }
     }
