@@ -720,6 +720,93 @@ pub fn limit_price(close: f64, offset: f64, side: Side, tick: f64) -> Option<Pri
     Price::from_f64(ticks * tick).ok()
 }
 
+/// An order's tag: what the system's users read on every order (`order_events.csv`), and
+/// what its `trend_order` reason and `cycle` carry in the ledger.
+///
+/// Text form: `tier=<strong|moderate|weak>;strength=<signed f64>;week=<u32>;day=<u32>`, keys in
+/// this order, the strength in Rust's shortest round-trip form. An exit's tag is
+/// `tier=exit;week=<u32>;day=<u32>`. Parse it with [`OrderTag::parse`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OrderTag {
+    /// 0 strong, 1 moderate, 2 weak; `None` for an exit.
+    pub tier: Option<usize>,
+    /// The signal's strength (0 for an exit).
+    pub strength: f64,
+    /// The rebalance cycle.
+    pub week_id: u32,
+    /// The day of the cycle's schedule, from 1.
+    pub scale_day: u32,
+}
+
+/// Tier names, by tier number.
+pub const TIER_NAMES: [&str; 3] = ["strong", "moderate", "weak"];
+
+impl OrderTag {
+    /// The tag of an order the strategy placed, from its reason (`None` for another rule's).
+    pub fn from_reason(reason: &Reason) -> Option<Self> {
+        let v = reason.raw_values();
+        if reason.rule == ORDER.id && v.len() >= 4 {
+            Some(Self {
+                tier: usize::try_from(v[0]).ok().filter(|t| *t < 3),
+                strength: f64::from_bits(v[1] as u64),
+                week_id: u32::try_from(v[2]).ok()?,
+                scale_day: u32::try_from(v[3]).ok()?,
+            })
+        } else if reason.rule == EXIT.id && v.len() >= 2 {
+            Some(Self {
+                tier: None,
+                strength: 0.0,
+                week_id: u32::try_from(v[0]).ok()?,
+                scale_day: u32::try_from(v[1]).ok()?,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Reads the text form; `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(';');
+        let mut field = |key: &str| {
+            parts
+                .next()
+                .and_then(|p| p.strip_prefix(key))
+                .and_then(|p| p.strip_prefix('='))
+        };
+        let tier_text = field("tier")?;
+        let (tier, strength) = if tier_text == "exit" {
+            (None, 0.0)
+        } else {
+            let tier = TIER_NAMES.iter().position(|n| *n == tier_text)?;
+            (Some(tier), field("strength")?.parse().ok()?)
+        };
+        let week_id = field("week")?.parse().ok()?;
+        let scale_day = field("day")?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            tier,
+            strength,
+            week_id,
+            scale_day,
+        })
+    }
+}
+
+impl std::fmt::Display for OrderTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.tier {
+            Some(t) => write!(
+                f,
+                "tier={};strength={};week={};day={}",
+                TIER_NAMES[t], self.strength, self.week_id, self.scale_day
+            ),
+            None => write!(f, "tier=exit;week={};day={}", self.week_id, self.scale_day),
+        }
+    }
+}
+
 impl Strategy for Trend {
     fn rules(&self) -> &'static [RuleSpec] {
         RULES
@@ -1005,6 +1092,54 @@ mod tests {
         let a = alpha(&p, 100.5, [100.0, 100.25, 100.0], 0.0).expect("signal");
         assert_eq!(a.scores, [0.5 / 1e-8, 0.25 / 1e-8, 0.5 / 1e-8]);
         assert!(a.scores.iter().all(|s| s.is_finite()));
+    }
+
+    #[test]
+    fn order_tags_print_and_parse_back() {
+        let tag = OrderTag {
+            tier: Some(1),
+            strength: -0.4321,
+            week_id: 12,
+            scale_day: 3,
+        };
+        assert_eq!(
+            tag.to_string(),
+            "tier=moderate;strength=-0.4321;week=12;day=3"
+        );
+        assert_eq!(OrderTag::parse(&tag.to_string()), Some(tag));
+        let exit = OrderTag {
+            tier: None,
+            strength: 0.0,
+            week_id: 7,
+            scale_day: 1,
+        };
+        assert_eq!(exit.to_string(), "tier=exit;week=7;day=1");
+        assert_eq!(OrderTag::parse("tier=exit;week=7;day=1"), Some(exit));
+        for bad in [
+            "",
+            "tier=hot;strength=1;week=1;day=1",
+            "week=1;tier=weak",
+            "tier=weak;strength=x;week=1;day=1",
+            "tier=exit;week=1;day=1;extra=2",
+        ] {
+            assert_eq!(OrderTag::parse(bad), None, "{bad}");
+        }
+        // From the reason the order records.
+        let reason = Reason::new(
+            ORDER.id,
+            &[
+                ReasonValue::Int(0),
+                ReasonValue::Real(0.75),
+                ReasonValue::Int(4),
+                ReasonValue::Int(2),
+                ReasonValue::Real(0.0025),
+                ReasonValue::Price(Price::from_f64(10.0).expect("valid")),
+            ],
+        );
+        assert_eq!(
+            OrderTag::from_reason(&reason).map(|t| t.to_string()),
+            Some("tier=strong;strength=0.75;week=4;day=2".to_string())
+        );
     }
 
     #[test]

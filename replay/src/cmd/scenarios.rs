@@ -25,11 +25,16 @@ pub enum Command {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         None => {
+            let width = builtin::BUILTINS
+                .iter()
+                .map(|b| b.name.len())
+                .max()
+                .unwrap_or(0);
             for b in builtin::BUILTINS {
                 let description = Scenario::from_toml(b.toml, b.name)
                     .map(|s| s.description)
                     .unwrap_or_default();
-                say!("{:<10} {description}", b.name);
+                say!("{:<width$} {description}", b.name);
             }
             Ok(ExitCode::from(EXIT_OK))
         }
