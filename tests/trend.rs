@@ -113,3 +113,175 @@ fn signals_start_after_the_warm_up_and_are_recalculated_every_fifth_day() {
     assert!(cached.iter().all(|d| (d - 251) % 5 != 0));
     assert!(recalculated.len() > 90 && cached.len() > 300);
 }
+
+/// The column lists the system's users rely on, written out here independently of the code
+/// that writes them: a renamed, dropped or reordered column fails this test.
+const CONTRACT: [(&str, &str); 7] = [
+    (
+        "daily_snapshots.csv",
+        "date,ts,equity,cash,gross_exposure,net_exposure,long_exposure,short_exposure,realised_pnl,unrealised_pnl,fees,open_positions,daily_return,drawdown,turnover,benchmark_close",
+    ),
+    ("positions.csv", "date,symbol,quantity,close,market_value,weight"),
+    (
+        "signals.csv",
+        "date,seq,symbol,kind,direction,strength,composite,score_short,score_medium,score_long,atr,close,week_id,days_since",
+    ),
+    (
+        "slippage.csv",
+        "date,ts,seq,order,symbol,side,quantity,price,expected_price,slippage,slippage_bps,fee,tag",
+    ),
+    (
+        "trades.csv",
+        "symbol,side,opened,closed,fills,quantity,entry_price,exit_price,pnl,holding_days",
+    ),
+    (
+        "targets.csv",
+        "date,seq,symbol,target_position,weight,raw_weight,vol_scale,bound,week_id,scale_day,step,expected_price",
+    ),
+    (
+        "order_events.csv",
+        "date,ts,seq,event,order,symbol,side,order_type,quantity,limit_price,stop_price,fill_price,remaining,tag,reason",
+    ),
+];
+
+/// Exact decimal text → an integer count of 1e-8 units (every value here has ≤ 8 decimals).
+fn units(text: &str) -> i128 {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    assert!(frac.len() <= 8, "{text}");
+    let v = int.parse::<i128>().expect("integer part") * 100_000_000
+        + format!("{frac:0<8}").parse::<i128>().expect("fraction");
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+fn read_csv(dir: &std::path::Path, file: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(dir.join(file)).expect("written");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .expect("a header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    // Quoted fields (reasons) hold no commas in these columns but `reason`; split naively
+    // and only for files whose rows have no quoted field.
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn write_outputs() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = scratch();
+    tape(dir.path(), &["run", "dow30-trend", "--out", "t.tape"]).expect_code(0);
+    let out = dir.path().join("csv");
+    std::fs::create_dir(&out).expect("created");
+    tape_replay::trend_outputs::write(&dir.path().join("t.tape"), &out).expect("written");
+    (dir, out)
+}
+
+#[test]
+fn the_seven_files_keep_their_columns() {
+    let (_dir, out) = write_outputs();
+    for (file, columns) in CONTRACT {
+        let text = std::fs::read_to_string(out.join(file)).expect("written");
+        assert_eq!(text.lines().next(), Some(columns), "{file}");
+        assert!(text.lines().count() > 1, "{file} has rows");
+    }
+    // Nothing else is left in the directory (no partial files).
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("listed")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = CONTRACT.iter().map(|(f, _)| f.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
+
+/// Rebuilds cash and positions from the fills in slippage.csv alone and checks every row of
+/// daily_snapshots.csv and positions.csv against them, to the last decimal.
+#[test]
+fn every_daily_row_reconciles_with_the_fills() {
+    let (_dir, out) = write_outputs();
+    let (fh, fills) = read_csv(&out, "slippage.csv");
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).expect(name);
+    let (f_date, f_sym, f_side, f_qty, f_px, f_fee) = (
+        col(&fh, "date"),
+        col(&fh, "symbol"),
+        col(&fh, "side"),
+        col(&fh, "quantity"),
+        col(&fh, "price"),
+        col(&fh, "fee"),
+    );
+    let (sh, snaps) = read_csv(&out, "daily_snapshots.csv");
+    let (s_date, s_cash, s_equity) = (col(&sh, "date"), col(&sh, "cash"), col(&sh, "equity"));
+    let (ph, held) = read_csv(&out, "positions.csv");
+    let (p_date, p_sym, p_qty, p_value) = (
+        col(&ph, "date"),
+        col(&ph, "symbol"),
+        col(&ph, "quantity"),
+        col(&ph, "market_value"),
+    );
+    // Money in units of 1e-8 as well; cash starts at the scenario's 100,000.
+    let mut cash: i128 = 100_000 * 100_000_000;
+    let mut positions: BTreeMap<String, i128> = BTreeMap::new();
+    let mut next_fill = 0;
+    for snap in &snaps {
+        let date = &snap[s_date];
+        while next_fill < fills.len() && fills[next_fill][f_date] <= *date {
+            let f = &fills[next_fill];
+            let qty = units(&f[f_qty]);
+            // Notional rounded half away from zero to the money step (1e-6 = 100 units).
+            let exact = units(&f[f_px]) * qty;
+            let step = 100_000_000i128 * 100;
+            let notional = (exact + step / 2).div_euclid(step) * 100;
+            let signed = if f[f_side] == "buy" { qty } else { -qty };
+            cash += if signed > 0 { -notional } else { notional };
+            cash -= units(&f[f_fee]);
+            *positions.entry(f[f_sym].clone()).or_insert(0) += signed;
+            next_fill += 1;
+        }
+        assert_eq!(cash, units(&snap[s_cash]), "cash on {date}");
+        let rows: Vec<&Vec<String>> = held.iter().filter(|r| r[p_date] == *date).collect();
+        let open: BTreeMap<String, i128> = positions
+            .iter()
+            .filter(|(_, q)| **q != 0)
+            .map(|(s, q)| (s.clone(), *q))
+            .collect();
+        let listed: BTreeMap<String, i128> = rows
+            .iter()
+            .map(|r| (r[p_sym].clone(), units(&r[p_qty])))
+            .collect();
+        assert_eq!(listed, open, "positions on {date}");
+        let marked: i128 = rows.iter().map(|r| units(&r[p_value])).sum();
+        assert_eq!(cash + marked, units(&snap[s_equity]), "equity on {date}");
+    }
+    assert_eq!(
+        next_fill,
+        fills.len(),
+        "every fill is before the last snapshot"
+    );
+}
+
+#[test]
+fn the_outputs_are_the_same_bytes_every_time() {
+    let (dir, out) = write_outputs();
+    let again = dir.path().join("again");
+    std::fs::create_dir(&again).expect("created");
+    tape_replay::trend_outputs::write(&dir.path().join("t.tape"), &again).expect("written");
+    for (file, _) in CONTRACT {
+        assert_eq!(
+            std::fs::read(out.join(file)).expect("read"),
+            std::fs::read(again.join(file)).expect("read"),
+            "{file}"
+        );
+    }
+}

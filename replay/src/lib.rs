@@ -17,3 +17,5 @@ pub mod plan;
 pub mod progress;
 /// Events as text and JSON lines.
 pub mod render;
+/// The trend system's seven CSV outputs.
+pub mod trend_outputs;

@@ -46,12 +46,7 @@ impl<'a> Renderer<'a> {
             match value {
                 FieldValue::Symbol(_) => {}
                 FieldValue::Reason(r) => {
-                    let (rule, values) = self.header.rules.describe(&r);
-                    let parts: Vec<String> = values
-                        .iter()
-                        .map(|(n, v)| format!("{n}={}", self.plain(v)))
-                        .collect();
-                    let _ = write!(out, " {name}={rule}({})", parts.join(" "));
+                    let _ = write!(out, " {name}={}", self.reason(&r));
                 }
                 other => {
                     let _ = write!(out, " {name}={}", self.plain(&other));
@@ -68,6 +63,16 @@ impl<'a> Renderer<'a> {
             let _ = write!(out, " causes=[{}]", causes.join(","));
         }
         out
+    }
+
+    /// A reason as `rule(name=value …)`, named through the header's rule table.
+    pub fn reason(&self, reason: &tape_engine::event::Reason) -> String {
+        let (rule, values) = self.header.rules.describe(reason);
+        let parts: Vec<String> = values
+            .iter()
+            .map(|(n, v)| format!("{n}={}", self.plain(v)))
+            .collect();
+        format!("{rule}({})", parts.join(" "))
     }
 
     fn plain(&self, value: &FieldValue) -> String {
