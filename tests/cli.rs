@@ -788,3 +788,31 @@ fn replay_until_inspects_the_state_audit_shows_and_a_later_time_moves_it() {
     // --until without --inspect is a usage error.
     tape(dir.path(), &["replay", path, "--until", "2020-01-28"]).expect_code(2);
 }
+
+#[test]
+fn replay_out_writes_the_rederived_ledger_only_when_it_matches() {
+    let dir = scratch();
+    let ledger = run_small(dir.path(), "small.tape");
+    let arg = ledger.to_str().expect("utf-8");
+    tape(dir.path(), &["replay", arg, "--out", "again.tape"]).expect_code(0);
+    assert_eq!(
+        std::fs::read(&ledger).expect("read"),
+        std::fs::read(dir.path().join("again.tape")).expect("written"),
+        "the re-derived ledger is the recorded one, byte for byte"
+    );
+    // An existing file is not replaced without --force.
+    let again = tape(dir.path(), &["replay", arg, "--out", "again.tape"]);
+    again.expect_code(2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    // A ledger that diverges leaves nothing behind.
+    let edited = dir.path().join("edited.tape");
+    tamper_with_first_fill(&ledger, &edited);
+    let edited_arg = edited.to_str().expect("utf-8");
+    tape(dir.path(), &["replay", edited_arg, "--out", "diverged.tape"]).expect_code(1);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("listed")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("diverged"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

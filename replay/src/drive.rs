@@ -9,8 +9,8 @@ use tape_engine::event::{Event, EventBody, EventClass, EventKind};
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
 use tape_engine::ledger::prefetch::Frame;
 use tape_engine::ledger::{
-    FsyncPolicy, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError, LedgerWriter,
-    PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
+    FsyncPolicy, Header, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError,
+    LedgerWriter, PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
 use tape_engine::sequencer::{Sequencer, SequencerError, SourcedInput, TimedInput};
 use tape_engine::time::Ts;
@@ -140,6 +140,40 @@ pub enum ReplayError {
     /// The recorded configuration cannot be re-executed.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The re-derived ledger could not be written.
+    #[error(transparent)]
+    Write(#[from] LedgerWriteError),
+}
+
+/// Where a replay writes the ledger it re-derives: the recorded inputs and the derived
+/// events as the core produced them again (identical bytes when the replay is OK).
+pub struct ReplayCopy {
+    writer: LedgerWriter,
+    buffer: Vec<u8>,
+}
+
+impl ReplayCopy {
+    /// A copy with `header` (the recorded ledger's) into `path`.
+    pub fn create(path: &Path, header: &Header, replace: bool) -> Result<Self, LedgerWriteError> {
+        Ok(Self {
+            writer: LedgerWriter::create(path, header, FsyncPolicy::End, replace)?,
+            buffer: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, frame: &[u8]) -> Result<(), LedgerWriteError> {
+        self.buffer.extend_from_slice(frame);
+        if self.buffer.len() >= HANDOFF_BYTES {
+            let full = std::mem::take(&mut self.buffer);
+            self.buffer = self.writer.submit(full)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the copy.
+    pub fn finish(self) -> Result<WriterSummary, LedgerWriteError> {
+        self.writer.finish(self.buffer)
+    }
 }
 
 /// The core's output not yet matched against the ledger.
@@ -181,6 +215,17 @@ pub fn replay_ledger(
     path: &Path,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<ReplayVerdict, ReplayError> {
+    replay_ledger_into(path, on_progress, None)
+}
+
+/// [`replay_ledger`], handing every input and every re-derived event to `copy` as it goes.
+/// The copy is complete only when the verdict is [`ReplayVerdict::Identical`]; the caller
+/// seals it then ([`ReplayCopy::finish`]) and discards it otherwise.
+pub fn replay_ledger_into(
+    path: &Path,
+    on_progress: &mut dyn FnMut(u64),
+    mut copy: Option<&mut ReplayCopy>,
+) -> Result<ReplayVerdict, ReplayError> {
     // Checksums and the hash chain are verified on a reader thread, ahead of re-execution.
     let mut reader = PrefetchedFrames::open(path)?;
     let plan = RunPlan::from_header(reader.header())?;
@@ -220,7 +265,12 @@ pub fn replay_ledger(
             }
         }
         match produced.next_frame(&mut core) {
-            Some(mine) if mine == frame.bytes => {}
+            Some(mine) if mine == frame.bytes => {
+                if let Some(copy) = copy.as_deref_mut() {
+                    // Inputs as recorded; derived events as the core made them again.
+                    copy.push(mine)?;
+                }
+            }
             mine => {
                 let actual = mine.map(decode_produced);
                 let expected = Some(decode_recorded(&frame)?);

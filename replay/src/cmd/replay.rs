@@ -1,10 +1,10 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tape_engine::ledger::{fingerprint_hex, LedgerReader};
 
 use super::{human_count, now, report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
-use crate::drive::{causal_chain, replay_ledger, ReplayError, ReplayVerdict};
+use crate::drive::{causal_chain, replay_ledger_into, ReplayCopy, ReplayError, ReplayVerdict};
 use crate::progress::Progress;
 use crate::render::Renderer;
 
@@ -26,6 +26,13 @@ pub struct Args {
     /// With `--inspect`: only this symbol's state and position.
     #[arg(long, requires = "inspect")]
     pub symbol: Option<String>,
+    /// Also write the re-derived ledger here (kept only when the replay is OK; then it is
+    /// byte-identical to FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "until")]
+    pub out: Option<PathBuf>,
+    /// With `--out`: replace an existing file.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// Re-executes the core from the recorded inputs and compares every derived event byte for
@@ -37,8 +44,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::new(total, "bytes", args.json).with_message("replay");
     let started = now();
-    let verdict = replay_ledger(&args.file, &mut |offset| progress.set(offset));
+    let mut copy = match &args.out {
+        Some(out) => match open_copy(&args.file, out, args.force) {
+            Ok(c) => Some(c),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
+    let verdict = replay_ledger_into(
+        &args.file,
+        &mut |offset| progress.set(offset),
+        copy.as_mut().map(|c| &mut c.1),
+    );
     progress.finish();
+    if let Some((partial, copy)) = copy {
+        let sealed = copy.finish();
+        let keep = matches!(verdict, Ok(ReplayVerdict::Identical(_))) && sealed.is_ok();
+        let out = args.out.as_deref().unwrap_or(&partial);
+        if keep {
+            if let Err(e) = std::fs::rename(&partial, out) {
+                let _ = std::fs::remove_file(&partial);
+                eprintln!("tape: cannot write {}: {e}", out.display());
+                return Ok(ExitCode::from(EXIT_INPUT));
+            }
+        } else {
+            let _ = std::fs::remove_file(&partial);
+            if let Err(e) = sealed {
+                eprintln!("tape: cannot write {}: {e}", out.display());
+                return Ok(ExitCode::from(EXIT_INPUT));
+            }
+        }
+    }
     let elapsed = started.elapsed().as_secs_f64();
     match verdict {
         Ok(ReplayVerdict::Identical(summary)) => {
@@ -118,9 +154,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(report_read_error(&args.file, &e))
         }
-        Err(e @ ReplayError::Plan(_)) => {
+        Err(e @ (ReplayError::Plan(_) | ReplayError::Write(_))) => {
             eprintln!("tape: {}: {e}", args.file.display());
             Ok(ExitCode::from(EXIT_INPUT))
+        }
+    }
+}
+
+/// The re-derived copy, written under a partial name next to `out` until the replay is OK.
+fn open_copy(file: &Path, out: &Path, force: bool) -> Result<(PathBuf, ReplayCopy), ExitCode> {
+    if out.exists() && !force {
+        eprintln!(
+            "tape: {} exists (pass --force to replace it, or choose another --out)",
+            out.display()
+        );
+        return Err(ExitCode::from(EXIT_INPUT));
+    }
+    let header = match LedgerReader::open(file) {
+        Ok(r) => r.header().clone(),
+        Err(e) => return Err(report_read_error(file, &e)),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "replay.tape".to_string());
+    let partial = out.with_file_name(format!(".{name}.partial"));
+    match ReplayCopy::create(&partial, &header, true) {
+        Ok(copy) => Ok((partial, copy)),
+        Err(e) => {
+            eprintln!("tape: cannot write {}: {e}", out.display());
+            Err(ExitCode::from(EXIT_INPUT))
         }
     }
 }
