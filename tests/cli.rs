@@ -808,7 +808,11 @@ fn replay_out_writes_the_rederived_ledger_only_when_it_matches() {
     let edited = dir.path().join("edited.tape");
     tamper_with_first_fill(&ledger, &edited);
     let edited_arg = edited.to_str().expect("utf-8");
-    tape(dir.path(), &["replay", edited_arg, "--out", "diverged.tape"]).expect_code(1);
+    tape(
+        dir.path(),
+        &["replay", edited_arg, "--out", "diverged.tape"],
+    )
+    .expect_code(1);
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .expect("listed")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

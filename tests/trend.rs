@@ -285,3 +285,61 @@ fn the_outputs_are_the_same_bytes_every_time() {
         );
     }
 }
+
+/// The same system on users' files: the shipped real prices (CSV), with IBM as the watched
+/// benchmark. Each traded name needs its own 252 bars, so FB (196 rows) never signals.
+#[test]
+fn the_system_runs_on_csv_data_with_a_benchmark_from_the_files() {
+    let dir = scratch();
+    let scenario = r#"name = "trend-on-stocks"
+seed = 0
+
+[market]
+kind = "csv"
+files = ["builtin:stocks.csv.gz"]
+symbol_column = "Ticker"
+time_column = "Date"
+close_time = "21:00"
+adjust = true
+days = "weekdays"
+
+[market.guard]
+absurd_return = "warn"
+split = "warn"
+
+[account]
+cash = 100000.0
+
+[strategy]
+kind = "trend"
+benchmark = "IBM"
+"#;
+    std::fs::write(dir.path().join("s.toml"), scenario).expect("written");
+    tape(dir.path(), &["run", "s.toml", "--out", "s.tape"]).expect_code(0);
+    let mut reader = LedgerReader::open(&dir.path().join("s.tape")).expect("opens");
+    let symbols = reader.header().symbols.clone();
+    let (mut signals, mut orders) = (BTreeMap::<String, u64>::new(), 0u64);
+    while let Some(frame) = reader.next_event().expect("reads") {
+        match frame.decode().expect("decodes").body {
+            EventBody::Signal(s) => {
+                *signals
+                    .entry(symbols[s.symbol.0 as usize].clone())
+                    .or_insert(0) += 1;
+            }
+            EventBody::OrderSubmitted(o) => {
+                assert_ne!(
+                    symbols[o.symbol.0 as usize], "IBM",
+                    "the benchmark is never traded"
+                );
+                orders += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !signals.contains_key("IBM") && !signals.contains_key("FB"),
+        "{signals:?}"
+    );
+    assert!(signals.len() == 3 && orders > 100, "{signals:?} {orders}");
+    tape(dir.path(), &["metrics", "s.tape"]).expect_code(0);
+}
