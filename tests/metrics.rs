@@ -282,3 +282,35 @@ fn bad_arguments_and_missing_files_are_one_sentence_errors() {
     run.expect_code(2);
     assert!(run.stderr.contains("--periods-per-year"), "{}", run.stderr);
 }
+
+#[test]
+fn a_window_leaves_the_warm_up_out_and_starts_from_the_equity_before_it() {
+    let dir = scratch();
+    let ledger = write_ledger(dir.path(), "hand.tape", &hand_events(107_800));
+    let arg = ledger.to_str().expect("utf-8");
+    // From day 2 (2024-01-03) to day 3: returns over 1009 → 1018 → 1008.
+    let m = tape(
+        dir.path(),
+        &[
+            "metrics",
+            arg,
+            "--json",
+            "--from",
+            "2024-01-03",
+            "--to",
+            "2024-01-04",
+        ],
+    )
+    .expect_code(0)
+    .json();
+    assert_eq!(m["days"], 2);
+    close(&m["start_equity"], 1009.0);
+    close(&m["daily"]["return"][0], 1018.0 / 1009.0 - 1.0);
+    close(&m["total_return"], 1008.0 / 1009.0 - 1.0);
+    close(&m["max_drawdown"], 10.0 / 1018.0);
+    // Only the trip that closed inside the window: the long closed on day 2.
+    assert_eq!(m["trades"], 1);
+    let bad = tape(dir.path(), &["metrics", arg, "--from", "someday"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--from someday"), "{}", bad.stderr);
+}

@@ -27,6 +27,11 @@ pub struct Options {
     pub periods_per_year: Option<f64>,
     /// Annual risk-free rate as a fraction (`0.02` = 2 %), spread evenly over the periods.
     pub risk_free_rate: f64,
+    /// Only days from this one (days since 1970-01-01, UTC): a warm-up before it is left out,
+    /// and the equity at the last snapshot before it is the base of the first return.
+    pub from_day: Option<i64>,
+    /// Only days up to this one.
+    pub to_day: Option<i64>,
 }
 
 /// Why no figures could be computed.
@@ -160,8 +165,11 @@ pub struct Metrics {
     pub complete: bool,
     /// How the figures were computed.
     pub conventions: Conventions,
-    /// Cash at the start.
+    /// Cash at the start of the run.
     pub initial_cash: f64,
+    /// Equity the figures start from: the initial cash, or with a `from_day` the equity at
+    /// the last snapshot before it.
+    pub start_equity: f64,
     /// Equity at the last snapshot (the starting cash if none).
     pub final_equity: f64,
     /// Figures from the daily returns.
@@ -537,10 +545,28 @@ impl Book {
             }
             None => (252.0, "weekdays"),
         };
+        let within = |day: i64| {
+            options.from_day.is_none_or(|f| day >= f) && options.to_day.is_none_or(|t| day <= t)
+        };
+        let before = |day: i64| options.from_day.is_some_and(|f| day < f);
+        // The base: the last day close before the window, or the starting cash.
+        let (base, base_ts) = self
+            .days
+            .iter()
+            .rev()
+            .find(|d| before(d.day))
+            .and_then(|d| {
+                self.equity_points
+                    .iter()
+                    .rev()
+                    .find(|p| p.0.day() == d.day)
+                    .map(|p| (d.equity, p.0))
+            })
+            .unwrap_or((initial, self.started));
         let mut days = Vec::with_capacity(self.days.len());
-        let mut previous = initial;
-        let mut peak = initial;
-        for d in &self.days {
+        let mut previous = base;
+        let mut peak = base;
+        for d in self.days.iter().filter(|d| within(d.day)) {
             peak = peak.max(d.equity);
             let of_equity = |x: f64| if d.equity != 0.0 { x / d.equity } else { 0.0 };
             days.push(Day {
@@ -573,7 +599,14 @@ impl Book {
         }
         let returns: Vec<f64> = days.iter().map(|d| d.ret).collect();
         let stats = return_stats(&returns, periods_per_year, options.risk_free_rate);
-        let drawdown = drawdown(initial, self.started, &self.equity_points);
+        let points: Vec<(Ts, f64)> = self
+            .equity_points
+            .iter()
+            .copied()
+            .filter(|p| within(p.0.day()))
+            .collect();
+        let drawdown = drawdown(base, base_ts, &points);
+        self.closed_trips.retain(|t| within(t.closed.day()));
         let calmar = (drawdown.max > 0.0).then(|| stats.cagr / drawdown.max);
         let open_trips = self.trips.iter().filter(|t| t.is_some()).count() as u32;
         Ok(Metrics {
@@ -585,7 +618,8 @@ impl Book {
                 risk_free_rate: options.risk_free_rate,
             },
             initial_cash: initial,
-            final_equity: days.last().map_or(initial, |d| d.equity),
+            start_equity: base,
+            final_equity: days.last().map_or(base, |d| d.equity),
             returns: stats,
             calmar,
             drawdown,
@@ -704,6 +738,7 @@ impl Metrics {
             "end": self.days.last().map(|d| date_text(d.day)),
             "days": self.days.len(),
             "initial_cash": num(self.initial_cash),
+            "start_equity": num(self.start_equity),
             "final_equity": num(self.final_equity),
             "total_return": num(self.returns.total_return),
             "cagr": num(self.returns.cagr),

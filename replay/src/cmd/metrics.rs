@@ -1,6 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use tape_engine::time::Ts;
+
 use super::{report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
 use crate::metrics::{self, date_text, Metrics, MetricsError, Options};
 
@@ -22,6 +24,13 @@ pub struct Args {
     /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub risk_free: f64,
+    /// Only days from this date (YYYY-MM-DD): leaves a warm-up out; the first return is
+    /// measured from the equity at the last close before it.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Only days up to this date (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
 }
 
 /// Computes and prints a ledger's figures. Exits 1 when the ledger is damaged or its
@@ -37,9 +46,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("tape: --risk-free must be a finite number");
         return Ok(ExitCode::from(EXIT_INPUT));
     }
+    let day = |flag: &str, text: &Option<String>| -> Result<Option<i64>, ExitCode> {
+        match text {
+            None => Ok(None),
+            Some(t) => match Ts::parse(t) {
+                Ok(ts) => Ok(Some(ts.day())),
+                Err(_) => {
+                    eprintln!("tape: {flag} {t}: give a date as YYYY-MM-DD");
+                    Err(ExitCode::from(EXIT_INPUT))
+                }
+            },
+        }
+    };
+    let (from_day, to_day) = match (day("--from", &args.from), day("--to", &args.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(code), _) | (_, Err(code)) => return Ok(code),
+    };
     let options = Options {
         periods_per_year: args.periods_per_year,
         risk_free_rate: args.risk_free,
+        from_day,
+        to_day,
     };
     let m = match metrics::from_ledger(&args.file, &options) {
         Ok(m) => m,
@@ -92,6 +119,7 @@ fn print_text(m: &Metrics, trades: bool) {
     say!("");
     let rows: Vec<(&str, String)> = vec![
         ("initial cash", format!("{:.2}", m.initial_cash)),
+        ("start equity", format!("{:.2}", m.start_equity)),
         ("final equity", format!("{:.2}", m.final_equity)),
         ("total return", pct(m.returns.total_return)),
         ("CAGR", pct(m.returns.cagr)),
