@@ -389,16 +389,18 @@ mod tests {
             s.on_slice(&view, &mut out);
             decided.extend(out.items()[before..].iter().map(|d| (i, *d)));
         }
-        // Bars 0–2 fill the channel and the ATR; bar 3 (100.8) does not beat 101; bar 4
-        // (102) does. True ranges are 2 (high − low) until bar 4, where the high of 103 is
-        // 2.2 above the previous close of 100.8: the ATR is (2 × 2 + 2.2) / 3.
+        // Bars 0–2 fill the channel; bar 0 gives the ATR its first close and bars 1–3 its
+        // first three true ranges, all 2 (high − low), so both are ready at bar 3, whose
+        // close (100.8) does not beat 101; bar 4 (102) does. There the high of 103 is 2.2
+        // above the previous close of 100.8 (exactly, in fixed point): the ATR is
+        // (2 × 2 + 2.2) / 3.
         assert_eq!(decided.len(), 2, "{decided:?}");
         let (i, Decision::Signal { reason, .. }) = decided[0] else {
             panic!("a signal first: {decided:?}")
         };
         assert_eq!(i, 4);
         let atr = f64::from_bits(reason.raw_values()[3] as u64);
-        assert_eq!(atr, (2.0 * 2.0 + (103.0 - 100.8)) / 3.0);
+        assert_eq!(atr, (2.0 * 2.0 + 2.2) / 3.0);
         let Decision::Order {
             request, bracket, ..
         } = decided[1].1

@@ -12,7 +12,7 @@
 pub mod breakout;
 /// Exits attached to an open position: time stop, break-even, ATR and VWAP trails.
 pub mod exits;
-/// Incremental indicators.
+/// Incremental indicators as TA-Lib defines them: SMA, EMA, ATR, RSI, Bollinger, highs, lows.
 pub mod indicators;
 /// Position sizing helpers.
 pub mod sizing;

@@ -1,59 +1,38 @@
-//! The highest of the last N prices, by a monotonic queue.
-
-use std::collections::VecDeque;
+//! The highest of the last N prices.
 
 use tape_engine::fixed::Price;
 
-/// The highest of the last `period` prices pushed. Amortised O(1) per push; the queue holds
-/// at most `period` entries, allocated once.
+use super::extreme::{Extreme, Keep};
+
+/// The highest of the last `period` prices pushed, as TA-Lib's `MAX`: the upper line of a
+/// Donchian channel when fed highs. Amortised O(1) per push, by a monotonic queue of at most
+/// `period + 1` entries allocated once.
 ///
 /// Invariant: [`Highest::value`] is `None` until `period` prices were pushed.
 #[derive(Clone, Debug)]
-pub struct Highest {
-    period: usize,
-    pushed: u64,
-    /// (index, price), prices strictly decreasing from front to back.
-    queue: VecDeque<(u64, Price)>,
-}
+pub struct Highest(Extreme);
 
 impl Highest {
     /// An empty window of `period ≥ 1` prices.
     pub fn new(period: usize) -> Self {
-        assert!(period >= 1, "a window needs at least one price");
-        Self {
-            period,
-            pushed: 0,
-            queue: VecDeque::with_capacity(period + 1),
-        }
+        Self(Extreme::new(Keep::Highest, period))
     }
 
     /// Adds the newest price.
     pub fn push(&mut self, price: Price) {
-        while self.queue.back().is_some_and(|&(_, p)| p <= price) {
-            self.queue.pop_back();
-        }
-        self.queue.push_back((self.pushed, price));
-        self.pushed += 1;
-        while self
-            .queue
-            .front()
-            .is_some_and(|&(i, _)| i + (self.period as u64) < self.pushed)
-        {
-            self.queue.pop_front();
-        }
+        self.0.push(price);
     }
 
     /// The highest of the last `period` prices, once that many were pushed.
     pub fn value(&self) -> Option<Price> {
-        (self.pushed >= self.period as u64)
-            .then(|| self.queue.front().map(|&(_, p)| p))
-            .flatten()
+        self.0.value()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn the_window_slides_and_matches_a_plain_maximum() {
@@ -66,6 +45,19 @@ mod tests {
                 Price::from_f64(m).expect("valid")
             });
             assert_eq!(h.value(), expected, "after {i}");
+        }
+    }
+
+    proptest! {
+        /// Equal to the maximum of the last `period` prices, with ties and long runs.
+        #[test]
+        fn matches_a_direct_maximum(period in 1usize..25, raws in proptest::collection::vec(1i64..8, 1..200)) {
+            let mut h = Highest::new(period);
+            for (i, &raw) in raws.iter().enumerate() {
+                h.push(Price::from_raw(raw).expect("positive"));
+                let expected = (i + 1 >= period).then(|| raws[i + 1 - period..=i].iter().copied().max()).flatten();
+                prop_assert_eq!(h.value().map(Price::raw), expected);
+            }
         }
     }
 }
