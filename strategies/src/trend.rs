@@ -480,7 +480,7 @@ impl Trend {
             if Some(i) == self.benchmark || state.bars < self.params.warmup {
                 continue;
             }
-            let smas = state.smas.each_ref().map(|s| s.value().map(Price::to_f64));
+            let smas = state.smas.each_ref().map(|s| s.value_f64());
             let (Some(close), [Some(a), Some(b), Some(c)], Some(atr)) =
                 (state.last_close, smas, state.atr.value())
             else {
