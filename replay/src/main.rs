@@ -32,6 +32,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Compare two ledgers: the first event that differs, counts by kind, equity over time.
     Diff(cmd::diff::Args),
+    /// Write a ledger's events as tables, one per event kind (CSV or Parquet).
+    Export(cmd::export::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
     };
