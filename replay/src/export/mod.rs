@@ -338,40 +338,44 @@ impl Table {
     }
 
     /// One event as cells, one per column (`Cell::Null` where the event lacks the field).
-    fn fill(&self, renderer: &Renderer<'_>, event: &Event, row: &mut Vec<Cell>) {
+    /// False if the event has a field the scan did not see: the ledger changed since.
+    fn fill(&self, renderer: &Renderer<'_>, event: &Event, row: &mut Vec<Cell>) -> bool {
         row.clear();
         row.resize_with(self.columns.len(), || Cell::Null);
         row[0] = Cell::U64(event.seq.0);
         row[1] = Cell::Ts(event.ts);
         row[2] = Cell::Seqs(event.causes);
         for (field, value) in event.body.fields() {
-            let put = |row: &mut Vec<Cell>, part, cell| {
-                // Every field was seen by the scan of this same ledger.
-                let i = self
-                    .position(field, part)
-                    .expect("the scan found every field of the ledger");
-                row[i] = cell;
+            let mut put = |part, cell| match self.position(field, part) {
+                Some(i) => {
+                    row[i] = cell;
+                    true
+                }
+                None => false,
             };
-            match value {
+            let known = match value {
                 FieldValue::Reason(r) => {
                     let (rule, values) = renderer.reason(&r);
-                    put(row, Part::Rule, Cell::Text(rule));
-                    put(row, Part::Values, Cell::Text(values));
+                    put(Part::Rule, Cell::Text(rule)) && put(Part::Values, Cell::Text(values))
                 }
-                FieldValue::U64(v) => put(row, Part::Whole, Cell::U64(v)),
-                FieldValue::I64(v) => put(row, Part::Whole, Cell::I64(v)),
-                FieldValue::F64(v) => put(row, Part::Whole, Cell::F64(v)),
-                FieldValue::Price(p) => put(row, Part::Whole, Cell::Price(p)),
-                FieldValue::OptPrice(p) => put(row, Part::Whole, p.map_or(Cell::Null, Cell::Price)),
-                FieldValue::Quantity(q) => put(row, Part::Whole, Cell::Quantity(q)),
-                FieldValue::Money(m) => put(row, Part::Whole, Cell::Money(m)),
-                FieldValue::Symbol(s) => put(row, Part::Whole, Cell::Text(renderer.symbol(s.0))),
-                FieldValue::Feature(f) => put(row, Part::Whole, Cell::Text(renderer.feature(f.0))),
+                FieldValue::U64(v) => put(Part::Whole, Cell::U64(v)),
+                FieldValue::I64(v) => put(Part::Whole, Cell::I64(v)),
+                FieldValue::F64(v) => put(Part::Whole, Cell::F64(v)),
+                FieldValue::Price(p) => put(Part::Whole, Cell::Price(p)),
+                FieldValue::OptPrice(p) => put(Part::Whole, p.map_or(Cell::Null, Cell::Price)),
+                FieldValue::Quantity(q) => put(Part::Whole, Cell::Quantity(q)),
+                FieldValue::Money(m) => put(Part::Whole, Cell::Money(m)),
+                FieldValue::Symbol(s) => put(Part::Whole, Cell::Text(renderer.symbol(s.0))),
+                FieldValue::Feature(f) => put(Part::Whole, Cell::Text(renderer.feature(f.0))),
                 other @ (FieldValue::Word(_) | FieldValue::Digest(_)) => {
-                    put(row, Part::Whole, Cell::Text(renderer.plain(&other)))
+                    put(Part::Whole, Cell::Text(renderer.plain(&other)))
                 }
+            };
+            if !known {
+                return false;
             }
         }
+        true
     }
 }
 
@@ -624,7 +628,9 @@ pub fn write(
     while let Some(frame) = reader.next_event()? {
         let event = frame.decode()?;
         let i = *index.get(&event.body.kind()).ok_or_else(changed)?;
-        layout.tables[i].fill(&renderer, &event, &mut row);
+        if !layout.tables[i].fill(&renderer, &event, &mut row) {
+            return Err(changed());
+        }
         writers[i].write(&row)?;
         rows[i] += 1;
         events += 1;
