@@ -132,9 +132,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         say!("into          {}", args.out.display());
         for w in &written {
             say!(
-                "  {:<24} {:>12} rows {:>10}  {}",
+                "  {:<24} {:>12} {} {:>10}  {}",
                 w.kind.name(),
                 human_count(w.rows),
+                if w.rows == 1 { "row " } else { "rows" },
                 human_bytes(w.bytes),
                 file_name(w)
             );
