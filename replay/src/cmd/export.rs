@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub format: Format,
     /// Directory for the tables (`bar.csv`, `fill.csv`, …); made if missing.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace the tables of an earlier export in the directory.
     #[arg(long)]
