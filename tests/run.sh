@@ -35,3 +35,35 @@ echo "== the end-to-end tests against the release binary"
 # --workspace --all-features reuses the test build above instead of building it again without
 # features; the release binary itself is the default build.
 TAPE_BIN="$PWD/target/release/tape" cargo test --workspace --all-features --test cli --quiet
+
+echo "== Python readers: pandas, polars and duckdb read every table of tape export (tests/python)"
+# A venv under target/ with the pinned readers; pip only checks it once they are installed.
+python=$(command -v python3.11 || command -v python3)
+if [ ! -x target/pyenv/bin/python ]; then
+    "$python" -m venv target/pyenv
+fi
+target/pyenv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+# The debug binary has every feature (built by the first step); the release one has none.
+root="$PWD"
+tape_all="$root/target/debug/tape"
+for scenario in crash default; do
+    dir="$scratch/export-$scenario"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        "$tape_all" run "$scenario" --out run.tape >/dev/null
+        "$tape_all" export run.tape --format parquet --out parquet --json >summary.json
+        "$tape_all" export run.tape --format csv --out csv >/dev/null
+        # Rows of each kind, counted by `tape show` rather than by the exporter.
+        rows=$("$tape_all" show run.tape --json | "$root/target/pyenv/bin/python" -c \
+            'import collections, json, sys; c = collections.Counter(json.loads(l)["kind"] for l in sys.stdin); print(" ".join(f"{k}={n}" for k, n in sorted(c.items())))')
+        # shellcheck disable=SC2086 # one KIND=ROWS word per kind
+        "$root/target/pyenv/bin/python" "$root/tests/python/check_export.py" summary.json $rows --csv csv
+    )
+done
+if target/release/tape export "$scratch/export-crash/run.tape" --format parquet --out "$scratch/none" 2>"$scratch/err"; then
+    echo "FAILED: a build without the parquet feature exported Parquet"
+    exit 1
+fi
+grep -q -- "--features parquet" "$scratch/err" || { cat "$scratch/err"; echo "FAILED: no build hint"; exit 1; }
+echo "the default build refuses Parquet with: $(cat "$scratch/err")"

@@ -343,3 +343,54 @@ benchmark = "IBM"
     assert!(signals.len() == 3 && orders > 100, "{signals:?} {orders}");
     tape(dir.path(), &["metrics", "s.tape"]).expect_code(0);
 }
+
+/// `tape export --format trend-csv` writes the same files from the ledger and from its replay,
+/// and refuses to overwrite them.
+#[test]
+fn the_cli_writes_the_same_files_from_a_ledger_and_from_its_replay() {
+    let dir = scratch();
+    tape(dir.path(), &["run", "dow30-trend", "--out", "t.tape"]).expect_code(0);
+    tape(dir.path(), &["replay", "t.tape", "--out", "r.tape"]).expect_code(0);
+    for (ledger, out) in [("t.tape", "a"), ("r.tape", "b")] {
+        let run = tape(
+            dir.path(),
+            &[
+                "export",
+                ledger,
+                "--format",
+                "trend-csv",
+                "--out",
+                out,
+                "--json",
+            ],
+        );
+        let v = run.expect_code(0).json();
+        assert_eq!(v["files"].as_array().map(Vec::len), Some(7));
+    }
+    for (file, _) in CONTRACT {
+        assert_eq!(
+            std::fs::read(dir.path().join("a").join(file)).expect("read"),
+            std::fs::read(dir.path().join("b").join(file)).expect("read"),
+            "{file}"
+        );
+    }
+    let again = tape(
+        dir.path(),
+        &["export", "t.tape", "--format", "trend-csv", "--out", "a"],
+    );
+    again.expect_code(2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    tape(
+        dir.path(),
+        &[
+            "export",
+            "t.tape",
+            "--format",
+            "trend-csv",
+            "--out",
+            "a",
+            "--force",
+        ],
+    )
+    .expect_code(0);
+}

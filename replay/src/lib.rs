@@ -7,6 +7,8 @@
 pub mod cmd;
 /// Feeding the core: run to a ledger, replay a ledger, causal chains.
 pub mod drive;
+/// Ledger events as tables (CSV, Parquet) for `tape export`.
+pub mod export;
 /// The look-ahead fuzzer: the prefix property over many cuts, and fill timing.
 pub mod fuzz;
 /// Performance figures from a ledger, with its accounting checked against its fills.

@@ -34,6 +34,8 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Performance figures from a ledger: returns, risk, drawdown, turnover, trades.
     Metrics(cmd::metrics::Args),
+    /// Write a ledger's events as tables, one per event kind (CSV or Parquet).
+    Export(cmd::export::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cmd::diff::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
     };

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use tape_engine::event::{Event, FieldValue};
+use tape_engine::event::{Event, FieldValue, Reason};
 use tape_engine::ledger::{fingerprint_hex, Header};
 
 /// Renders events of one ledger.
@@ -19,7 +19,8 @@ impl<'a> Renderer<'a> {
         Self { header }
     }
 
-    fn symbol(&self, id: u32) -> String {
+    /// A symbol's name through the header's symbol table (`#id` if it has none).
+    pub fn symbol(&self, id: u32) -> String {
         self.header
             .symbols
             .get(id as usize)
@@ -27,7 +28,8 @@ impl<'a> Renderer<'a> {
             .unwrap_or_else(|| format!("#{id}"))
     }
 
-    fn feature(&self, id: u32) -> String {
+    /// A feature's name through the header's feature table (`#id` if it has none).
+    pub fn feature(&self, id: u32) -> String {
         self.header
             .features
             .get(id as usize)
@@ -46,7 +48,8 @@ impl<'a> Renderer<'a> {
             match value {
                 FieldValue::Symbol(_) => {}
                 FieldValue::Reason(r) => {
-                    let _ = write!(out, " {name}={}", self.reason(&r));
+                    let (rule, values) = self.reason(&r);
+                    let _ = write!(out, " {name}={rule}({values})");
                 }
                 other => {
                     let _ = write!(out, " {name}={}", self.plain(&other));
@@ -65,17 +68,19 @@ impl<'a> Renderer<'a> {
         out
     }
 
-    /// A reason as `rule(name=value …)`, named through the header's rule table.
-    pub fn reason(&self, reason: &tape_engine::event::Reason) -> String {
+    /// A reason's rule name and its values as `name=value …` through the header's rule table:
+    /// `("sma_cross", "fast_period=20 slow_period=100 …")`.
+    pub fn reason(&self, reason: &Reason) -> (String, String) {
         let (rule, values) = self.header.rules.describe(reason);
         let parts: Vec<String> = values
             .iter()
             .map(|(n, v)| format!("{n}={}", self.plain(v)))
             .collect();
-        format!("{rule}({})", parts.join(" "))
+        (rule, parts.join(" "))
     }
 
-    fn plain(&self, value: &FieldValue) -> String {
+    /// A value as `tape show` prints it: exact decimals, names through the header.
+    pub fn plain(&self, value: &FieldValue) -> String {
         match value {
             FieldValue::U64(v) => v.to_string(),
             FieldValue::I64(v) => v.to_string(),

@@ -525,7 +525,8 @@ fn tag_text(reason: &Reason) -> String {
 
 /// `rule(name=value …)`, as `tape show` prints a reason.
 fn reason_text(header: &tape_engine::ledger::Header, reason: &Reason) -> String {
-    crate::render::Renderer::new(header).reason(reason)
+    let (rule, values) = crate::render::Renderer::new(header).reason(reason);
+    format!("{rule}({values})")
 }
 
 /// The `[strategy] benchmark` of the run's configuration, if it names one of its symbols.

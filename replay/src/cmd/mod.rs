@@ -19,6 +19,8 @@ pub mod bench;
 pub mod diff;
 /// `tape explain`.
 pub mod explain;
+/// `tape export`.
+pub mod export;
 /// `tape fuzz`.
 pub mod fuzz;
 /// `tape metrics`.
