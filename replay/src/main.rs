@@ -34,6 +34,8 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Performance figures from a ledger: returns, risk, drawdown, turnover, trades.
     Metrics(cmd::metrics::Args),
+    /// Write a run's report: one self-contained HTML page with figures, charts and trades.
+    Report(cmd::report::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
         Command::Scenarios(args) => cmd::scenarios::run(args),
