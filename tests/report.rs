@@ -5,6 +5,11 @@
 
 use std::path::Path;
 
+use tape_engine::event::{Bar, Causes, Event, EventBody, RunStarted, Seq, SymbolId};
+use tape_engine::fixed::{Money, Price, Quantity};
+use tape_engine::ledger::frame::encode_event;
+use tape_engine::ledger::{FsyncPolicy, LedgerReader, LedgerWriter};
+use tape_engine::time::Ts;
 use tape_tests::{scratch, tape, Run};
 
 const SECTIONS: [&str; 10] = [
@@ -407,4 +412,66 @@ fn bad_inputs_get_one_sentence_and_leave_no_file() {
         &["flipped.tape", "corruption"],
     );
     assert_eq!(std::fs::read(d.join("r.html")).expect("kept"), report);
+}
+
+/// A ledger can hold no snapshot at all (a run stopped on its first bar): the page still has
+/// every section, and its charts say there is nothing to draw.
+#[test]
+fn a_ledger_without_snapshots_still_gives_a_page() {
+    let dir = scratch();
+    let d = dir.path();
+    tape(d, &["run", "crash", "--out", "crash.tape"]).expect_code(0);
+    let header = LedgerReader::open(&d.join("crash.tape"))
+        .expect("opens")
+        .header()
+        .clone();
+    let ts = Ts::from_date(2018, 1, 1);
+    let price = Price::from_raw(100 * 100_000_000).expect("positive");
+    let bodies = [
+        EventBody::RunStarted(RunStarted {
+            config_digest: header.config_digest(),
+            initial_cash: Money::from_raw(1_000_000 * 1_000_000),
+            symbols: header.symbols.len() as u32,
+        }),
+        EventBody::Bar(Bar {
+            symbol: SymbolId(0),
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: Quantity::from_units(10).expect("fits"),
+        }),
+    ];
+    let mut frames = Vec::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let event = Event {
+            seq: Seq(i as u64),
+            ts,
+            causes: Causes::NONE,
+            body,
+        };
+        encode_event(&event, header.salt, &mut frames);
+    }
+    let mut writer = LedgerWriter::create(&d.join("bare.tape"), &header, FsyncPolicy::Never, false)
+        .expect("creates");
+    let rest = writer.submit(frames).expect("accepts");
+    writer.finish(rest).expect("finishes");
+    tape(d, &["report", "bare.tape"]).expect_code(0);
+    let html = std::fs::read_to_string(d.join("bare.html")).expect("written");
+    for id in SECTIONS {
+        assert!(html.contains(&format!("id=\"{id}\"")), "no #{id}");
+    }
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert_eq!(
+        html.matches("no portfolio snapshots in this ledger")
+            .count(),
+        3
+    );
+    assert!(html.contains("<span class=\"badge warn\">incomplete</span>"));
+    for undefined in ["NaN", ">inf", "-inf", "inf %"] {
+        assert!(
+            !html.contains(undefined),
+            "an undefined figure is shown: {undefined}"
+        );
+    }
 }

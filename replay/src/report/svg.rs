@@ -204,7 +204,11 @@ impl Plot {
             min = min.min(0.0);
             max = max.max(0.0);
         }
-        let (lo, hi, step, ticks) = value_ticks(min, max, 5);
+        let zero_pad = match chart.unit {
+            Unit::Money => 1.0,
+            Unit::Fraction => 0.01,
+        };
+        let (lo, hi, step, ticks) = value_ticks(min, max, 5, zero_pad);
         Some(Self {
             t0,
             t1,
@@ -323,6 +327,16 @@ impl Plot {
             line.colour,
             escape(&line.name)
         );
+        // A line of one point draws nothing: mark the point.
+        if let ([t], [v]) = (self.times.as_slice(), line.values.as_slice()) {
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"/>",
+                self.x(*t),
+                self.y(*v),
+                line.colour
+            );
+        }
     }
 }
 
@@ -357,13 +371,16 @@ pub fn nice_step(raw: f64) -> f64 {
 }
 
 /// An axis from `min` to `max` with about `target` intervals: `(lo, hi, step, ticks)`, the
-/// ends on ticks. A flat series gets a small range around its value.
-pub fn value_ticks(min: f64, max: f64, target: usize) -> (f64, f64, f64, Vec<f64>) {
-    let (min, max) = if max > min {
+/// ends on ticks. A flat series (flat to 1e-9 of its size) gets 1 % of its value either side,
+/// or `zero_pad` when it is zero.
+pub fn value_ticks(min: f64, max: f64, target: usize, zero_pad: f64) -> (f64, f64, f64, Vec<f64>) {
+    let size = min.abs().max(max.abs());
+    let (min, max) = if max - min > 1e-9 * size {
         (min, max)
+    } else if size == 0.0 {
+        (-zero_pad, zero_pad)
     } else {
-        let pad = if min == 0.0 { 1.0 } else { min.abs() * 0.01 };
-        (min - pad, max + pad)
+        (min - size * 0.01, max + size * 0.01)
     };
     let step = nice_step((max - min) / target.max(1) as f64);
     // The same slack: an end that is a whole number of steps stays on its tick.
@@ -601,23 +618,29 @@ mod tests {
 
     #[test]
     fn value_ticks_cover_the_range_on_whole_steps() {
-        let (lo, hi, step, ticks) = value_ticks(-0.0899, 0.0, 5);
+        let (lo, hi, step, ticks) = value_ticks(-0.0899, 0.0, 5, 0.01);
         assert_eq!(step, 0.02);
         assert!(lo <= -0.0899 && hi == 0.0, "{lo} {hi}");
         assert_eq!(ticks.last(), Some(&0.0));
         let labels = value_labels(&ticks, step, Unit::Fraction);
         assert_eq!(labels.first().map(String::as_str), Some("-10 %"));
         assert_eq!(labels.last().map(String::as_str), Some("0 %"));
-        let (lo, hi, step, _) = value_ticks(0.0, 1.0, 5);
+        let (lo, hi, step, _) = value_ticks(0.0, 1.0, 5, 0.01);
         assert_eq!((lo, hi, step), (0.0, 1.0, 0.2));
         // A flat series still gets an axis.
-        let (lo, hi, _, ticks) = value_ticks(5.0, 5.0, 5);
+        let (lo, hi, _, ticks) = value_ticks(5.0, 5.0, 5, 1.0);
         assert!(lo < 5.0 && hi > 5.0 && ticks.len() > 1);
+        // Flat but for rounding: still an axis of distinct labels around the value.
+        let (_, _, step, ticks) = value_ticks(999_999.999_999_9, 1e6, 5, 1.0);
+        let labels = value_labels(&ticks, step, Unit::Money);
+        assert!(labels.windows(2).all(|w| w[0] != w[1]), "{labels:?}");
+        let (lo, hi, _, _) = value_ticks(0.0, 0.0, 5, 0.01);
+        assert_eq!((lo, hi), (-0.01, 0.01));
     }
 
     #[test]
     fn money_labels_use_suffixes_and_separators() {
-        let (_, _, step, ticks) = value_ticks(950_000.0, 1_350_000.0, 5);
+        let (_, _, step, ticks) = value_ticks(950_000.0, 1_350_000.0, 5, 1.0);
         let labels = value_labels(&ticks, step, Unit::Money);
         assert_eq!(labels.first().map(String::as_str), Some("0.9M"));
         assert_eq!(labels.last().map(String::as_str), Some("1.4M"));
