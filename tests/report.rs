@@ -391,6 +391,11 @@ fn bad_inputs_get_one_sentence_and_leave_no_file() {
         2,
         &["--periods-per-year"],
     );
+    one_sentence(
+        &tape(d, &["report", "crash.tape", "--from", "2022-13-45"]),
+        2,
+        &["--from 2022-13-45", "YYYY-MM-DD"],
+    );
     // A ledger named .html is never replaced by its own report.
     std::fs::copy(d.join("crash.tape"), d.join("odd.html")).expect("copied");
     one_sentence(
@@ -474,4 +479,96 @@ fn a_ledger_without_snapshots_still_gives_a_page() {
             "an undefined figure is shown: {undefined}"
         );
     }
+}
+
+/// The trend system names SPY as its benchmark and warms up for a year: with `--from`, the
+/// page covers the traded days only and compares them with SPY held over the same days.
+#[test]
+fn a_windowed_report_of_the_trend_system_holds_its_own_benchmark() {
+    let dir = scratch();
+    let d = dir.path();
+    tape(d, &["run", "dow30-trend", "--out", "trend.tape"]).expect_code(0);
+    let run = tape(
+        d,
+        &[
+            "report",
+            "trend.tape",
+            "--from",
+            "2022-01-01",
+            "--out",
+            "trend.html",
+        ],
+    );
+    run.expect_code(0);
+    let html = std::fs::read_to_string(d.join("trend.html")).expect("written");
+    assert_page_is_whole_and_self_contained("trend", &html);
+    assert!(html.contains("Benchmark: SPY buy-and-hold"));
+    assert!(html.contains("<dt>Window</dt><dd>from 2022-01-01 to the end"));
+    // Nothing of the warm-up: no 2021 row, no chart point before the window.
+    let monthly = element(&html, "monthly", "</section>");
+    assert!(!monthly.contains("data-year=\"2021\""), "{monthly}");
+    assert!(monthly.contains("data-month=\"2022-01\""));
+    let window_start = 1_640_995_200; // 2022-01-01T00:00:00Z
+    for times in html.split("data-t=\"").skip(1) {
+        let first: i64 = times
+            .split([' ', '"'])
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("a time");
+        assert!(first >= window_start, "a point at {first}");
+    }
+    // The benchmark over the window, independently: SPY's last close over its close at the
+    // last snapshot before the window (2021-12-31).
+    let close = |args: &[&str]| -> f64 {
+        let run = tape(d, args);
+        let last = run
+            .expect_code(0)
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        let bar: serde_json::Value = serde_json::from_str(&last).expect("a JSON line");
+        bar["close"].as_f64().expect("a close")
+    };
+    let base = close(&[
+        "show",
+        "trend.tape",
+        "--kind",
+        "bar",
+        "--symbol",
+        "SPY",
+        "--to",
+        "2021-12-31T23:59:59Z",
+        "--json",
+    ]);
+    let end = close(&[
+        "show",
+        "trend.tape",
+        "--kind",
+        "bar",
+        "--symbol",
+        "SPY",
+        "--json",
+    ]);
+    let card = element(&html, "summary", "</section>");
+    let note = card
+        .split("<div class=\"note\">benchmark ")
+        .nth(1)
+        .and_then(|n| n.split('<').next())
+        .expect("the benchmark's return beside the total return");
+    assert!(
+        (shown_fraction(note) - (end / base - 1.0)).abs() <= 0.00005 + 1e-12,
+        "shown {note}, computed {}",
+        end / base - 1.0
+    );
+    // The figures are those of `tape metrics` over the same window.
+    let m = tape(
+        d,
+        &["metrics", "trend.tape", "--from", "2022-01-01", "--json"],
+    )
+    .expect_code(0)
+    .json();
+    let total = m["total_return"].as_f64().expect("a figure");
+    assert!(card.contains(&format!("{:.2} %", total * 100.0)));
 }

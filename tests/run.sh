@@ -48,10 +48,14 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Real prices with an equal-weight benchmark; the trend system after its warm-up, against
+# its own SPY benchmark. The screenshots stay in target/report/ to be looked at.
 target/release/tape run stocks --out "$scratch/stocks.tape" >/dev/null
 target/release/tape report "$scratch/stocks.tape" --out "$scratch/stocks.html"
-# The screenshot stays in target/report/ to be looked at.
 node tests/browser/report.mjs "$scratch/stocks.html" target/report/stocks.png
+target/release/tape run dow30-trend --out "$scratch/trend.tape" >/dev/null
+target/release/tape report "$scratch/trend.tape" --from 2022-01-01 --out "$scratch/trend.html"
+node tests/browser/report.mjs "$scratch/trend.html" target/report/dow30-trend.png
 
 echo "== the end-to-end tests against the release binary"
 # --workspace --all-features reuses the test build above instead of building it again without

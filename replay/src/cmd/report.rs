@@ -23,12 +23,24 @@ pub struct Args {
     /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub risk_free: f64,
+    /// Only days from this date (YYYY-MM-DD), in the figures and the charts: leaves a
+    /// warm-up out, as for `tape metrics`.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Only days up to this date (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
 }
 
 /// Writes a ledger's report. Exits 1 when the ledger is damaged or its snapshots disagree
 /// with its fills, 2 when it cannot be read or the report cannot be written.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = match checked_options(args.periods_per_year, args.risk_free, None, None) {
+    let options = match checked_options(
+        args.periods_per_year,
+        args.risk_free,
+        args.from.as_deref(),
+        args.to.as_deref(),
+    ) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("tape: {message}");

@@ -4,7 +4,8 @@
 //!
 //! Read first: [`Report::from_ledger`] (two passes over the ledger: [`crate::metrics`] for
 //! the figures, then [`series`] for the charts' points and the benchmark) and
-//! [`Report::to_html`].
+//! [`Report::to_html`]. With a window (`--from`, `--to`) the figures and the charts cover
+//! the same days.
 //!
 //! # Invariants
 //!
@@ -16,8 +17,9 @@
 //!
 //! # Known limitations
 //!
-//! - The benchmark is always the equal-weight buy-and-hold of the run's symbols (see
-//!   [`series`]): scenarios have no benchmark setting.
+//! - The benchmark is the scenario's `[strategy] benchmark` symbol held from its first
+//!   close, or else the equal-weight buy-and-hold of the run's symbols (see [`series`]):
+//!   scenarios have no other benchmark setting.
 //! - The trades table lists the first [`page::MAX_TRADES`] round trips; `tape metrics
 //!   --trades` lists them all.
 
@@ -31,10 +33,11 @@ pub mod svg;
 use std::path::Path;
 
 use tape_engine::ledger::{Header, LedgerReadError, LedgerReader};
-use tape_engine::time::civil_from_days;
+use tape_engine::time::{civil_from_days, Ts, NANOS_PER_DAY};
+use tape_scenarios::Scenario;
 
 use crate::metrics::{self, Day, Metrics, MetricsError, Options};
-use series::Paths;
+use series::{Paths, Spec};
 
 /// Why no report could be made.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,14 @@ pub enum ReportError {
 pub struct Report {
     /// The ledger's header: scenario name, symbols, engine version, canonical configuration.
     pub header: Header,
+    /// The scenario parsed from the canonical configuration (`None` if this build cannot
+    /// parse it: the page then shows the configuration's text alone).
+    pub scenario: Option<Scenario>,
+    /// The symbol the scenario names as its benchmark (`[strategy] benchmark`), if it is one
+    /// of the run's; `None`: the equal-weight buy-and-hold of every symbol.
+    pub benchmark: Option<String>,
+    /// The window of days the figures and charts cover (`--from`, `--to`).
+    pub window: (Option<i64>, Option<i64>),
     /// The figures of `tape metrics`.
     pub metrics: Metrics,
     /// The charts' points and the benchmark's figures.
@@ -64,9 +75,35 @@ impl Report {
         let metrics = metrics::from_ledger(path, options)?;
         let reader = LedgerReader::open(path)?;
         let header = reader.header().clone();
-        let paths = series::read(reader, metrics.snapshots_checked)?;
+        let scenario = Scenario::from_toml(&header.config, "the ledger's configuration").ok();
+        let symbols = &header.symbols;
+        let named = scenario
+            .as_ref()
+            .and_then(|s| s.strategy.get("benchmark"))
+            .and_then(|b| b.as_str())
+            .and_then(|b| symbols.iter().position(|s| s == b));
+        let weights = match named {
+            Some(i) => Spec::one_symbol(symbols.len(), i),
+            None => Spec::equal_weights(symbols.len()),
+        };
+        // The window's snapshots lie within its first and last days.
+        let span = match (metrics.days.first(), metrics.days.last()) {
+            (Some(a), Some(b)) => (Ts(a.day * NANOS_PER_DAY), Ts((b.day + 1) * NANOS_PER_DAY)),
+            _ => (Ts(0), Ts(0)),
+        };
+        let spec = Spec {
+            weights,
+            from_day: options.from_day,
+            to_day: options.to_day,
+            span,
+            start_equity: metrics.start_equity,
+        };
+        let paths = series::read(reader, &spec)?;
         Ok(Self {
+            benchmark: named.map(|i| symbols[i].clone()),
             header,
+            scenario,
+            window: (options.from_day, options.to_day),
             metrics,
             paths,
         })

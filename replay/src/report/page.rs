@@ -101,7 +101,6 @@ fn time_text(ts: Ts) -> String {
 /// The page of a report.
 pub fn render(report: &Report) -> String {
     let m = &report.metrics;
-    let scenario = Scenario::from_toml(&report.header.config, "the ledger's configuration").ok();
     let mut h = String::with_capacity(256 * 1024);
     let _ = write!(
         h,
@@ -110,7 +109,7 @@ pub fn render(report: &Report) -> String {
          <title>{} — Tape report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<main>\n",
         escape(&report.header.scenario)
     );
-    run_header(&mut h, report, scenario.as_ref());
+    run_header(&mut h, report, report.scenario.as_ref());
     key_figures(&mut h, report);
     charts(&mut h, report);
     monthly_table(&mut h, m);
@@ -154,6 +153,19 @@ fn run_header(h: &mut String, report: &Report, scenario: Option<&Scenario>) {
         _ => "no snapshots".into(),
     };
     item("Period", period);
+    let (from, to) = report.window;
+    if from.is_some() || to.is_some() {
+        item(
+            "Window",
+            format!(
+                "from {} to {} (<code>--from</code>, <code>--to</code>): every figure and \
+                 chart covers these days only, the first return measured from the equity \
+                 before them",
+                from.map_or_else(|| "the start".to_string(), date_text),
+                to.map_or_else(|| "the end".to_string(), date_text)
+            ),
+        );
+    }
     let names = &header.symbols;
     let mut symbols = names
         .iter()
@@ -263,7 +275,7 @@ fn key_figures(h: &mut String, report: &Report) {
         "Final equity",
         group(&format!("{:.0}", m.final_equity)),
         "",
-        format!("from {}", money(m.initial_cash)),
+        format!("from {}", money(m.start_equity)),
     );
     h.push_str("</section>\n");
 }
@@ -292,21 +304,35 @@ fn charts(h: &mut String, report: &Report) {
     let p = &report.paths;
     let symbols = report.header.symbols.len();
     h.push_str("<section id=\"charts\">\n<h2>Performance</h2>\n");
-    let (benchmark, how) = if symbols == 1 {
-        (
-            "Benchmark: buy-and-hold",
-            "the starting cash buys the run's one symbol at its first close and holds it"
-                .to_string(),
-        )
-    } else {
-        (
-            "Benchmark: equal-weight buy-and-hold",
+    let (benchmark, how) = match (&report.benchmark, symbols) {
+        (Some(name), _) => (
+            format!("Benchmark: {name} buy-and-hold"),
             format!(
-                "the starting cash is split equally across the run's {symbols} symbols, each \
-                 part bought at its symbol's first close and held (a part waits in cash until \
-                 its symbol's first bar)"
+                "the scenario names {} as its benchmark (<code>[strategy] benchmark</code>); \
+                 the starting cash buys it at its first close and holds it",
+                escape(name)
             ),
-        )
+        ),
+        (None, 1) => (
+            "Benchmark: buy-and-hold".to_string(),
+            "scenarios have no benchmark setting, so the benchmark is the starting cash \
+             buying the run's one symbol at its first close and holding it"
+                .to_string(),
+        ),
+        (None, _) => (
+            "Benchmark: equal-weight buy-and-hold".to_string(),
+            format!(
+                "scenarios have no benchmark setting, so the benchmark is the starting cash \
+                 split equally across the run's {symbols} symbols, each part bought at its \
+                 symbol's first close and held (a part waits in cash until its symbol's first \
+                 bar)"
+            ),
+        ),
+    };
+    let rebased = if report.window.0.is_some() {
+        "; it is scaled to start the window at the account's equity"
+    } else {
+        ""
     };
     let equity = chart_of(
         "Equity",
@@ -316,15 +342,15 @@ fn charts(h: &mut String, report: &Report) {
             line("Strategy", STRATEGY_COLOUR, &p.equity, |r| r.equity),
             Line {
                 dashed: true,
-                ..line(benchmark, BENCHMARK_COLOUR, &p.equity, |r| r.benchmark)
+                ..line(&benchmark, BENCHMARK_COLOUR, &p.equity, |r| r.benchmark)
             },
         ],
     );
     let _ = writeln!(
         h,
         "<figure id=\"equity\">\n{equity}\n<div class=\"tip\"></div>\n<figcaption>Equity at every \
-         portfolio snapshot. Scenarios have no benchmark setting, so the benchmark is computed \
-         from the ledger's own bars: {how}, without costs or dividends.</figcaption>\n</figure>"
+         portfolio snapshot. The benchmark is computed from the ledger's own bars: {how}, \
+         without costs or dividends{rebased}.</figcaption>\n</figure>"
     );
     let drawdown = chart_of(
         "Drawdown",
@@ -343,8 +369,8 @@ fn charts(h: &mut String, report: &Report) {
     let _ = writeln!(
         h,
         "<figure id=\"drawdown\">\n{drawdown}\n<div class=\"tip\"></div>\n<figcaption>How far \
-         equity stands below its highest value so far (the starting cash counts as the first \
-         peak).</figcaption>\n</figure>"
+         equity stands below its highest value so far (the equity the figures start from counts \
+         as the first peak).</figcaption>\n</figure>"
     );
     let exposure = chart_of(
         "Exposure",
@@ -374,8 +400,8 @@ fn charts(h: &mut String, report: &Report) {
     );
     let _ = writeln!(
         h,
-        "<p class=\"note\">{} snapshots; each line is drawn from at most {} of them (per stretch \
-         of consecutive snapshots, the ones with each line's lowest and highest value).</p>\n</section>",
+        "<p class=\"note\">{} snapshots; each line is drawn from at most {} of them (past that, \
+         per stretch of time, the ones with each line's lowest and highest value).</p>\n</section>",
         p.snapshots,
         super::series::MAX_POINTS
     );
@@ -440,7 +466,7 @@ fn monthly_table(h: &mut String, m: &Metrics) {
             pct(y.total)
         );
     }
-    h.push_str("</tbody></table></div>\n<p class=\"note\">Each cell compounds the daily returns of its days (UTC): Π(1 + r) − 1. The first day's return is over the starting cash.</p>\n</section>\n");
+    h.push_str("</tbody></table></div>\n<p class=\"note\">Each cell compounds the daily returns of its days (UTC): Π(1 + r) − 1. The first day's return is over the start equity: the starting cash, or with <code>--from</code> the equity at the last snapshot before the window.</p>\n</section>\n");
 }
 
 fn metrics_table(h: &mut String, m: &Metrics) {
@@ -454,6 +480,7 @@ fn metrics_table(h: &mut String, m: &Metrics) {
     // The labels of `tape metrics`, in its order, split into two columns.
     let returns: Vec<(&str, String)> = vec![
         ("initial cash", money(m.initial_cash)),
+        ("start equity", money(m.start_equity)),
         ("final equity", money(m.final_equity)),
         ("total return", pct(m.returns.total_return)),
         ("CAGR", pct(m.returns.cagr)),

@@ -4,20 +4,23 @@
 //!
 //! # The benchmark
 //!
-//! Scenarios have no benchmark setting, so the report always compares the run with the same
-//! passive portfolio built from the ledger's own bars: an **equal-weight buy-and-hold of the
-//! run's symbols**. The starting cash is split into one equal part per symbol of the header;
-//! each part buys its symbol at that symbol's first close in the ledger (fractional
+//! A buy-and-hold portfolio built from the ledger's own bars. When the scenario names a
+//! benchmark (`[strategy] benchmark`, a symbol of the run that is watched, never traded), it
+//! holds that symbol alone; otherwise — scenarios have no other benchmark setting — it is an
+//! **equal-weight buy-and-hold of the run's symbols**. The starting cash is split by the
+//! weights; each part buys its symbol at that symbol's first close in the ledger (fractional
 //! quantities, no costs, no dividends) and holds it to the end; until then the part waits in
 //! cash, and a symbol without bars stays cash throughout. At each snapshot the benchmark is
-//! marked to the latest closes known at that snapshot, exactly as the account is.
+//! marked to the latest closes known at that snapshot, exactly as the account is. With a
+//! window (`--from`), it is scaled to start the window at the account's equity there.
 //!
 //! # Invariants
 //!
-//! - Down-sampling is a pure function of the rows and the snapshot count: the same ledger
+//! - Down-sampling is a pure function of the rows and the window's span: the same ledger
 //!   always gives the same points.
-//! - Every chart line has at most [`MAX_POINTS`] points: the first and last rows, and per
-//!   bucket of consecutive rows the rows holding each line's minimum and maximum.
+//! - Every chart line has at most [`MAX_POINTS`] points: all the rows when there are no more,
+//!   else the first and last rows, and per bucket of time the rows holding each line's
+//!   minimum and maximum.
 
 use std::fs::File;
 
@@ -37,7 +40,8 @@ pub struct Row {
     pub equity: f64,
     /// The benchmark's value.
     pub benchmark: f64,
-    /// `(peak − equity) / peak`, the peak counted from the starting cash (0 at a peak).
+    /// `(peak − equity) / peak`, the peak counted from the equity the window starts from
+    /// (0 at a peak).
     pub drawdown: f64,
     /// Gross exposure over equity.
     pub gross: f64,
@@ -59,6 +63,39 @@ pub const DRAWDOWN_PICKS: [Pick; 1] = [|r| r.drawdown];
 /// The exposure chart's picks.
 pub const EXPOSURE_PICKS: [Pick; 4] = [|r| r.gross, |r| r.net, |r| r.long, |r| r.short];
 
+/// What to read: the window and the benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// The benchmark's weight of each symbol of the header (summing to 1, or all zero).
+    pub weights: Vec<f64>,
+    /// Only snapshots from this day (days since 1970-01-01, UTC).
+    pub from_day: Option<i64>,
+    /// Only snapshots up to this day, inclusive.
+    pub to_day: Option<i64>,
+    /// The times the window's snapshots fall within, `[start, end)`: the span the
+    /// down-sampling buckets cut.
+    pub span: (Ts, Ts),
+    /// The equity the window starts from: the initial cash, or the equity at the last
+    /// snapshot before `from_day` (as in `tape metrics`).
+    pub start_equity: f64,
+}
+
+impl Spec {
+    /// Weights of an equal-weight benchmark of `n` symbols.
+    pub fn equal_weights(n: usize) -> Vec<f64> {
+        vec![1.0 / n.max(1) as f64; n]
+    }
+
+    /// Weights of a benchmark of one symbol out of `n`.
+    pub fn one_symbol(n: usize, index: usize) -> Vec<f64> {
+        (0..n).map(|i| if i == index { 1.0 } else { 0.0 }).collect()
+    }
+
+    fn within(&self, day: i64) -> bool {
+        self.from_day.is_none_or(|f| day >= f) && self.to_day.is_none_or(|t| day <= t)
+    }
+}
+
 /// What the second pass over a ledger yields: each chart's rows, and the benchmark's figures.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Paths {
@@ -68,38 +105,38 @@ pub struct Paths {
     pub drawdown: Vec<Row>,
     /// Rows for the exposure chart.
     pub exposure: Vec<Row>,
-    /// Snapshots read.
+    /// Snapshots read within the window.
     pub snapshots: u64,
-    /// The benchmark's value at the last snapshot over the starting cash, minus one.
+    /// The benchmark's value at the window's last snapshot over its value at the start, minus
+    /// one.
     pub benchmark_return: f64,
-    /// The benchmark's largest drawdown over the snapshots.
+    /// The benchmark's largest drawdown over the window's snapshots.
     pub benchmark_drawdown: f64,
-    /// Symbols of the header that had at least one bar.
-    pub symbols_with_bars: usize,
 }
 
-/// Reads a ledger's bars and snapshots from its start. `snapshots` is how many snapshots the
-/// ledger holds (from the metrics pass): it sizes the down-sampling buckets before the first
-/// row arrives.
-pub fn read(mut reader: LedgerReader<File>, snapshots: u64) -> Result<Paths, LedgerReadError> {
+/// Reads a ledger's bars and snapshots from its start.
+pub fn read(mut reader: LedgerReader<File>, spec: &Spec) -> Result<Paths, LedgerReadError> {
     let n = reader.header().symbols.len();
     let mut first: Vec<Option<f64>> = vec![None; n];
     let mut last: Vec<Option<f64>> = vec![None; n];
-    let mut initial = None;
-    let mut peak = 0.0f64;
-    let mut bench_peak = 0.0f64;
+    let mut cash = 0.0;
+    // The benchmark's value where the window starts: the starting cash, or its value at the
+    // last snapshot before the window.
+    let mut base = 0.0;
+    let start = spec.start_equity;
+    let mut peak = start;
+    let mut bench_peak = start;
     let mut out = Paths::default();
-    let mut equity = Downsampler::new(snapshots, &EQUITY_PICKS);
-    let mut drawdown = Downsampler::new(snapshots, &DRAWDOWN_PICKS);
-    let mut exposure = Downsampler::new(snapshots, &EXPOSURE_PICKS);
+    let (t0, t1) = (spec.span.0 .0, spec.span.1 .0);
+    let mut equity = Downsampler::new(t0, t1, &EQUITY_PICKS);
+    let mut drawdown = Downsampler::new(t0, t1, &DRAWDOWN_PICKS);
+    let mut exposure = Downsampler::new(t0, t1, &EXPOSURE_PICKS);
     while let Some(frame) = reader.next_event()? {
         let event = frame.decode()?;
         match &event.body {
             EventBody::RunStarted(s) => {
-                let cash = s.initial_cash.to_f64();
-                initial = Some(cash);
-                peak = cash;
-                bench_peak = cash;
+                cash = s.initial_cash.to_f64();
+                base = cash;
             }
             EventBody::Bar(b) => {
                 let i = b.symbol.0 as usize;
@@ -110,12 +147,21 @@ pub fn read(mut reader: LedgerReader<File>, snapshots: u64) -> Result<Paths, Led
                 }
             }
             EventBody::PortfolioSnapshot(p) => {
-                let cash = initial.unwrap_or(0.0);
+                let day = event.ts.day();
+                let raw = benchmark_value(cash, &spec.weights, &first, &last);
+                if spec.from_day.is_some_and(|f| day < f) {
+                    base = raw;
+                    continue;
+                }
+                if !spec.within(day) {
+                    // Past the window: nothing later is drawn.
+                    break;
+                }
+                let benchmark = if base != 0.0 { raw * start / base } else { raw };
                 let value = p.equity.to_f64();
                 let gross = p.gross_exposure.to_f64();
                 let net = p.net_exposure.to_f64();
                 let of_equity = |x: f64| if value != 0.0 { x / value } else { 0.0 };
-                let benchmark = benchmark_value(cash, &first, &last);
                 peak = peak.max(value);
                 bench_peak = bench_peak.max(benchmark);
                 if bench_peak > 0.0 {
@@ -123,8 +169,8 @@ pub fn read(mut reader: LedgerReader<File>, snapshots: u64) -> Result<Paths, Led
                         .benchmark_drawdown
                         .max((bench_peak - benchmark) / bench_peak);
                 }
-                if cash != 0.0 {
-                    out.benchmark_return = benchmark / cash - 1.0;
+                if start != 0.0 {
+                    out.benchmark_return = benchmark / start - 1.0;
                 }
                 let row = Row {
                     ts: event.ts,
@@ -151,35 +197,35 @@ pub fn read(mut reader: LedgerReader<File>, snapshots: u64) -> Result<Paths, Led
     out.equity = equity.finish();
     out.drawdown = drawdown.finish();
     out.exposure = exposure.finish();
-    out.symbols_with_bars = first.iter().filter(|f| f.is_some()).count();
     Ok(out)
 }
 
-/// The equal-weight buy-and-hold portfolio marked to the latest closes (module docs).
-fn benchmark_value(cash: f64, first: &[Option<f64>], last: &[Option<f64>]) -> f64 {
-    if first.is_empty() {
+/// The buy-and-hold portfolio marked to the latest closes (module docs).
+fn benchmark_value(cash: f64, weights: &[f64], first: &[Option<f64>], last: &[Option<f64>]) -> f64 {
+    if weights.iter().all(|w| *w == 0.0) {
         return cash;
     }
-    let part = cash / first.len() as f64;
-    first
+    weights
         .iter()
-        .zip(last)
-        .map(|(f, l)| match (f, l) {
-            (Some(f), Some(l)) if *f > 0.0 => part * l / f,
-            _ => part,
+        .zip(first.iter().zip(last))
+        .map(|(w, (f, l))| match (f, l) {
+            (Some(f), Some(l)) if *f > 0.0 => cash * w * l / f,
+            _ => cash * w,
         })
         .sum()
 }
 
-/// Keeps, per bucket of consecutive rows, the rows holding each pick's minimum and maximum
-/// (in row order, each row once), plus the very first and last rows. With no more rows than
-/// [`MAX_POINTS`], every row is kept.
+/// Keeps every row while there are at most [`MAX_POINTS`]; past that, cuts the span into
+/// buckets of equal time and keeps, per bucket, the rows holding each pick's minimum and
+/// maximum (in row order, each row once), plus the very first and last rows.
 pub struct Downsampler {
-    expected: u64,
-    buckets: u64,
+    span: (i64, i64),
+    buckets: i64,
     picks: &'static [Pick],
+    /// All rows so far, while there are no more than [`MAX_POINTS`].
+    whole: Option<Vec<Row>>,
     seen: u64,
-    bucket: u64,
+    bucket: i64,
     /// Per pick: (row index, row) of the bucket's minimum and maximum so far.
     extremes: Vec<Option<[(u64, Row); 2]>>,
     last: Option<(u64, Row)>,
@@ -188,20 +234,15 @@ pub struct Downsampler {
 }
 
 impl Downsampler {
-    /// A down-sampler for `expected` rows drawn as `picks.len()` lines.
-    pub fn new(expected: u64, picks: &'static [Pick]) -> Self {
+    /// A down-sampler for rows within `[start, end)` (ns), drawn as `picks.len()` lines.
+    pub fn new(start: i64, end: i64, picks: &'static [Pick]) -> Self {
         // Each bucket keeps up to two rows per line; two more for the first and last rows.
-        let per_bucket = 2 * picks.len().max(1) as u64;
-        let budget = (MAX_POINTS as u64 - 2) / per_bucket;
-        let buckets = if expected <= MAX_POINTS as u64 {
-            expected
-        } else {
-            budget
-        };
+        let per_bucket = 2 * picks.len().max(1);
         Self {
-            expected,
-            buckets,
+            span: (start, end),
+            buckets: ((MAX_POINTS - 2) / per_bucket) as i64,
             picks,
+            whole: Some(Vec::new()),
             seen: 0,
             bucket: 0,
             extremes: vec![None; picks.len()],
@@ -211,20 +252,52 @@ impl Downsampler {
         }
     }
 
-    /// Takes the next row.
+    /// Takes the next row (rows come in time order).
     pub fn push(&mut self, row: Row) {
+        match &mut self.whole {
+            Some(rows) if rows.len() < MAX_POINTS => rows.push(row),
+            Some(rows) => {
+                let rows = std::mem::take(rows);
+                self.whole = None;
+                for r in rows {
+                    self.bucketed(r);
+                }
+                self.bucketed(row);
+            }
+            None => self.bucketed(row),
+        }
+    }
+
+    /// The kept rows, in order.
+    pub fn finish(mut self) -> Vec<Row> {
+        if let Some(rows) = self.whole.take() {
+            return rows;
+        }
+        self.flush();
+        if let Some((index, row)) = self.last {
+            self.keep(index, row);
+        }
+        self.out
+    }
+
+    fn bucket_of(&self, ts: Ts) -> i64 {
+        let (start, end) = self.span;
+        if end <= start {
+            return 0;
+        }
+        let b = i128::from(ts.0 - start) * i128::from(self.buckets) / i128::from(end - start);
+        // A row outside the announced span goes to the nearest end.
+        b.clamp(0, i128::from(self.buckets - 1)) as i64
+    }
+
+    fn bucketed(&mut self, row: Row) {
         let index = self.seen;
         self.seen += 1;
+        let bucket = self.bucket_of(row.ts);
         if index == 0 {
             self.keep(0, row);
+            self.bucket = bucket;
         }
-        // More rows than announced (the file grew between the passes) go to the last bucket.
-        let bucket = if self.expected == 0 {
-            0
-        } else {
-            let b = u128::from(index) * u128::from(self.buckets) / u128::from(self.expected);
-            (b as u64).min(self.buckets.saturating_sub(1))
-        };
         if bucket != self.bucket {
             self.flush();
             self.bucket = bucket;
@@ -244,15 +317,6 @@ impl Downsampler {
             }
         }
         self.last = Some((index, row));
-    }
-
-    /// The kept rows, in order.
-    pub fn finish(mut self) -> Vec<Row> {
-        self.flush();
-        if let Some((index, row)) = self.last {
-            self.keep(index, row);
-        }
-        self.out
     }
 
     fn flush(&mut self) {
@@ -297,7 +361,7 @@ mod tests {
     const EQUITY_ONLY: [Pick; 1] = [|r| r.equity];
 
     fn sample(values: &[f64]) -> Vec<Row> {
-        let mut d = Downsampler::new(values.len() as u64, &EQUITY_ONLY);
+        let mut d = Downsampler::new(0, values.len() as i64, &EQUITY_ONLY);
         for (i, v) in values.iter().enumerate() {
             d.push(row(i as u64, *v));
         }
@@ -330,8 +394,28 @@ mod tests {
     }
 
     #[test]
+    fn one_row_past_the_budget_switches_to_buckets_of_time() {
+        // Irregular times: a burst of rows at the start, then sparse ones.
+        let mut d = Downsampler::new(0, 10_000_000, &EQUITY_ONLY);
+        let times: Vec<i64> = (0..=MAX_POINTS as i64)
+            .map(|i| if i < 1000 { i } else { i * 6000 })
+            .collect();
+        for (i, t) in times.iter().enumerate() {
+            d.push(Row {
+                ts: Ts(*t),
+                ..row(0, (i % 3) as f64)
+            });
+        }
+        let rows = d.finish();
+        assert!(rows.len() <= MAX_POINTS, "{}", rows.len());
+        assert_eq!(rows.first().map(|r| r.ts), times.first().map(|t| Ts(*t)));
+        assert_eq!(rows.last().map(|r| r.ts), times.last().map(|t| Ts(*t)));
+        assert!(rows.windows(2).all(|w| w[0].ts < w[1].ts));
+    }
+
+    #[test]
     fn every_line_of_a_chart_stays_within_the_budget() {
-        let mut d = Downsampler::new(200_000, &EXPOSURE_PICKS);
+        let mut d = Downsampler::new(0, 200_000, &EXPOSURE_PICKS);
         for i in 0..200_000u64 {
             let x = i as f64;
             d.push(Row {
@@ -347,12 +431,27 @@ mod tests {
     }
 
     #[test]
-    fn the_benchmark_holds_equal_parts_and_waits_in_cash_for_late_symbols() {
+    fn the_benchmark_holds_its_parts_and_waits_in_cash_for_late_symbols() {
         // Two symbols, 100 of cash: the first doubled, the second has no bar yet.
-        let v = benchmark_value(100.0, &[Some(10.0), None], &[Some(20.0), None]);
+        let equal = Spec::equal_weights(2);
+        let v = benchmark_value(100.0, &equal, &[Some(10.0), None], &[Some(20.0), None]);
         assert_eq!(v, 150.0);
-        let v = benchmark_value(100.0, &[Some(10.0), Some(4.0)], &[Some(5.0), Some(6.0)]);
+        let v = benchmark_value(
+            100.0,
+            &equal,
+            &[Some(10.0), Some(4.0)],
+            &[Some(5.0), Some(6.0)],
+        );
         assert_eq!(v, 25.0 + 75.0);
-        assert_eq!(benchmark_value(100.0, &[], &[]), 100.0);
+        // The scenario's own benchmark: the second symbol alone.
+        let one = Spec::one_symbol(2, 1);
+        let v = benchmark_value(
+            100.0,
+            &one,
+            &[Some(10.0), Some(4.0)],
+            &[Some(5.0), Some(6.0)],
+        );
+        assert_eq!(v, 150.0);
+        assert_eq!(benchmark_value(100.0, &[], &[], &[]), 100.0);
     }
 }
