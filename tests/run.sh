@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as README.md shows it. Installs nothing today: everything the tests
-# need comes through cargo. (Later suites that need system packages install them here.)
+# The whole test suite, as README.md shows it. Everything the tests need comes through cargo,
+# except the report's browser test, which installs Debian's chromium and its npm package
+# (tests/browser) here when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,31 @@ echo "== look-ahead: every built-in scenario passes the fuzzer with 200 cuts"
 for scenario in $(target/release/tape scenarios | awk '{print $1}'); do
     target/release/tape fuzz "$scenario" --cuts 200
 done
+
+echo "== the report page in a real browser: headless Chromium driven by playwright-core"
+# No browser download: Debian's chromium, and playwright-core pinned in tests/browser.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Debian's chromium"
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "FAILED: the report's browser test needs Node.js (20 or later) and npm"
+    exit 1
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Real prices with an equal-weight benchmark; the trend system after its warm-up, against
+# its own SPY benchmark. The screenshots stay in target/report/ to be looked at.
+target/release/tape run stocks --out "$scratch/stocks.tape" >/dev/null
+target/release/tape report "$scratch/stocks.tape" --out "$scratch/stocks.html"
+node tests/browser/report.mjs "$scratch/stocks.html" target/report/stocks.png
+target/release/tape run dow30-trend --out "$scratch/trend.tape" >/dev/null
+target/release/tape report "$scratch/trend.tape" --from 2022-01-01 --out "$scratch/trend.html"
+node tests/browser/report.mjs "$scratch/trend.html" target/report/dow30-trend.png
 
 echo "== the end-to-end tests against the release binary"
 # --workspace --all-features reuses the test build above instead of building it again without

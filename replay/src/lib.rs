@@ -19,5 +19,7 @@ pub mod plan;
 pub mod progress;
 /// Events as text and JSON lines.
 pub mod render;
+/// A run's report as one self-contained HTML page: figures, charts, trades, configuration.
+pub mod report;
 /// The trend system's seven CSV outputs.
 pub mod trend_outputs;

@@ -36,6 +36,8 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Write a ledger's events as tables, one per event kind (CSV or Parquet).
     Export(cmd::export::Args),
+    /// Write a run's report: one self-contained HTML page with figures, charts and trades.
+    Report(cmd::report::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),

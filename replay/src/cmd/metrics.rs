@@ -36,37 +36,17 @@ pub struct Args {
 /// Computes and prints a ledger's figures. Exits 1 when the ledger is damaged or its
 /// snapshots disagree with its fills, 2 when it cannot be read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(p) = args.periods_per_year {
-        if !(p.is_finite() && p > 0.0) {
-            eprintln!("tape: --periods-per-year must be a positive number, not {p}");
+    let options = match checked_options(
+        args.periods_per_year,
+        args.risk_free,
+        args.from.as_deref(),
+        args.to.as_deref(),
+    ) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("tape: {message}");
             return Ok(ExitCode::from(EXIT_INPUT));
         }
-    }
-    if !args.risk_free.is_finite() {
-        eprintln!("tape: --risk-free must be a finite number");
-        return Ok(ExitCode::from(EXIT_INPUT));
-    }
-    let day = |flag: &str, text: &Option<String>| -> Result<Option<i64>, ExitCode> {
-        match text {
-            None => Ok(None),
-            Some(t) => match Ts::parse(t) {
-                Ok(ts) => Ok(Some(ts.day())),
-                Err(_) => {
-                    eprintln!("tape: {flag} {t}: give a date as YYYY-MM-DD");
-                    Err(ExitCode::from(EXIT_INPUT))
-                }
-            },
-        }
-    };
-    let (from_day, to_day) = match (day("--from", &args.from), day("--to", &args.to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(code), _) | (_, Err(code)) => return Ok(code),
-    };
-    let options = Options {
-        periods_per_year: args.periods_per_year,
-        risk_free_rate: args.risk_free,
-        from_day,
-        to_day,
     };
     let m = match metrics::from_ledger(&args.file, &options) {
         Ok(m) => m,
@@ -82,6 +62,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print_text(&m, args.trades);
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The options of `--periods-per-year`, `--risk-free`, `--from` and `--to` (shared with
+/// `tape report`), or the sentence that says which is out of range.
+pub(crate) fn checked_options(
+    periods_per_year: Option<f64>,
+    risk_free: f64,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Options, String> {
+    if let Some(p) = periods_per_year {
+        if !(p.is_finite() && p > 0.0) {
+            return Err(format!(
+                "--periods-per-year must be a positive number, not {p}"
+            ));
+        }
+    }
+    if !risk_free.is_finite() {
+        return Err("--risk-free must be a finite number".into());
+    }
+    let day = |flag: &str, text: Option<&str>| match text {
+        None => Ok(None),
+        Some(t) => Ts::parse(t)
+            .map(|ts| Some(ts.day()))
+            .map_err(|_| format!("{flag} {t}: give a date as YYYY-MM-DD")),
+    };
+    Ok(Options {
+        periods_per_year,
+        risk_free_rate: risk_free,
+        from_day: day("--from", from)?,
+        to_day: day("--to", to)?,
+    })
 }
 
 fn pct(x: f64) -> String {

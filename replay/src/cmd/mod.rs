@@ -29,6 +29,8 @@ pub mod metrics;
 pub mod repair;
 /// `tape replay`.
 pub mod replay;
+/// `tape report`.
+pub mod report;
 /// `tape run`.
 pub mod run;
 /// `tape scenarios`.
