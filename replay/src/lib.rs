@@ -13,6 +13,8 @@ pub mod export;
 pub mod fuzz;
 /// Performance figures from a ledger, with its accounting checked against its fills.
 pub mod metrics;
+/// Parity of outputs: exact or tolerant comparison, content-hash manifests.
+pub mod parity;
 /// Run plans from scenarios or ledger headers.
 pub mod plan;
 /// Progress bars on stderr.
