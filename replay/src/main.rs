@@ -38,6 +38,10 @@ enum Command {
     Export(cmd::export::Args),
     /// Write a run's report: one self-contained HTML page with figures, charts and trades.
     Report(cmd::report::Args),
+    /// Content hashes of a ledger or a directory of outputs, as a stable JSON manifest.
+    Hash(cmd::hash::Args),
+    /// Check that a candidate's outputs match a baseline's, exactly or within tolerances.
+    Compare(cmd::compare::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => cmd::diff::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Hash(args) => cmd::hash::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),

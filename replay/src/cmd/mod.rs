@@ -15,6 +15,8 @@ macro_rules! say {
 pub mod audit;
 /// `tape bench`.
 pub mod bench;
+/// `tape compare`.
+pub mod compare;
 /// `tape diff`.
 pub mod diff;
 /// `tape explain`.
@@ -23,6 +25,8 @@ pub mod explain;
 pub mod export;
 /// `tape fuzz`.
 pub mod fuzz;
+/// `tape hash`.
+pub mod hash;
 /// `tape metrics`.
 pub mod metrics;
 /// `tape repair`.
