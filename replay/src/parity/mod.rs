@@ -31,6 +31,9 @@ pub mod json;
 pub mod ledger;
 /// `tape hash`: the manifest of content hashes.
 pub mod manifest;
+/// Parquet tables as typed cells (with the `parquet` feature).
+#[cfg(feature = "parquet")]
+pub mod parquet_table;
 /// What a comparison found.
 pub mod report;
 /// Tables: cells, column types, summaries, row-by-row comparison.

@@ -242,6 +242,12 @@ pub fn summarise(
     }
 }
 
+#[cfg(feature = "parquet")]
+fn parquet_summary(path: &Path, shown: &str) -> Result<TableSummary, ParityError> {
+    super::parquet_table::summarise(path, shown)
+}
+
+#[cfg(not(feature = "parquet"))]
 fn parquet_summary(_path: &Path, shown: &str) -> Result<TableSummary, ParityError> {
     Err(ParityError::NeedsParquet {
         path: shown.to_string(),
@@ -262,6 +268,14 @@ fn open_rows<'s>(
     }
 }
 
+#[cfg(feature = "parquet")]
+fn open_parquet<'s>(path: &Path, shown: &str) -> Result<Box<dyn Rows + 's>, ParityError> {
+    Ok(Box::new(super::parquet_table::ParquetRows::open(
+        path, shown,
+    )?))
+}
+
+#[cfg(not(feature = "parquet"))]
 fn open_parquet<'s>(_path: &Path, shown: &str) -> Result<Box<dyn Rows + 's>, ParityError> {
     Err(ParityError::NeedsParquet {
         path: shown.to_string(),
