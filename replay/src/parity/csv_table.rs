@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use super::files::StreamHasher;
 use super::table::{Cell, Column, ColumnKind, Rows, TableSummary};
 use super::ParityError;
 
@@ -111,7 +112,7 @@ fn type_name(kind: ColumnKind) -> &'static str {
     }
 }
 
-fn hash_record(hasher: &mut blake3::Hasher, record: &csv::StringRecord) {
+fn hash_record(hasher: &mut StreamHasher, record: &csv::StringRecord) {
     hasher.update(&(record.len() as u64).to_le_bytes());
     for field in record {
         hasher.update(&(field.len() as u64).to_le_bytes());
@@ -123,7 +124,7 @@ fn hash_record(hasher: &mut blake3::Hasher, record: &csv::StringRecord) {
 pub fn summarise(path: &Path, shown: &str) -> Result<TableSummary, ParityError> {
     let mut r = reader(path, shown)?;
     let header = r.headers().map_err(|e| csv_error(shown, &e))?.clone();
-    let mut hasher = blake3::Hasher::new();
+    let mut hasher = StreamHasher::new();
     hash_record(&mut hasher, &header);
     let mut inference = vec![Inference::START; header.len()];
     let mut record = csv::StringRecord::new();
@@ -151,7 +152,7 @@ pub fn summarise(path: &Path, shown: &str) -> Result<TableSummary, ParityError> 
         format: "csv",
         rows,
         columns,
-        blake3: *hasher.finalize().as_bytes(),
+        blake3: hasher.finish(),
     })
 }
 
@@ -211,6 +212,10 @@ impl Rows for CsvRows<'_> {
             ColumnKind::Float => field.parse().map_or(Cell::Text(field), Cell::Float),
             _ => Cell::Text(field),
         }
+    }
+
+    fn text(&self, column: usize) -> Option<&str> {
+        self.record.get(column)
     }
 }
 

@@ -14,6 +14,7 @@ use tape_engine::event::EventKind;
 use tape_engine::ledger::frame::FRAME_HEADER_LEN;
 use tape_engine::ledger::{fingerprint_hex, LedgerReader};
 
+use super::files::StreamHasher;
 use super::report::{Difference, FileStatus, Place, Report, What};
 use super::tolerance::{Mode, Tolerances};
 use super::ParityError;
@@ -31,32 +32,38 @@ fn read_error(shown: &str) -> impl Fn(tape_engine::ledger::LedgerReadError) -> P
     }
 }
 
+/// One kind's count and payload hash.
+#[derive(Default)]
+struct KindHash {
+    count: u64,
+    hasher: StreamHasher,
+}
+
 /// The manifest's `ledger` object: fingerprint, events, and per kind the count and the
 /// payload hash.
 pub fn manifest(path: &Path, shown: &str) -> Result<serde_json::Value, ParityError> {
     let err = read_error(shown);
     let mut reader = LedgerReader::open(path).map_err(&err)?;
-    let mut kinds: BTreeMap<EventKind, (u64, blake3::Hasher)> = BTreeMap::new();
+    let mut kinds: BTreeMap<EventKind, KindHash> = BTreeMap::new();
     let mut events = 0u64;
     while let Some(frame) = reader.next_event().map_err(&err)? {
         events += 1;
         let start = FRAME_HEADER_LEN + 8 * usize::from(frame.header.cause_count);
         let payload = frame.bytes.get(start..).unwrap_or(&[]);
-        let (count, hasher) = kinds
-            .entry(frame.kind())
-            .or_insert_with(|| (0, blake3::Hasher::new()));
-        *count += 1;
-        hasher.update(&frame.header.ts.to_le_bytes());
-        hasher.update(&(payload.len() as u32).to_le_bytes());
-        hasher.update(payload);
+        let kind = kinds.entry(frame.kind()).or_default();
+        kind.count += 1;
+        kind.hasher.update(&frame.header.ts.to_le_bytes());
+        kind.hasher.update(&(payload.len() as u32).to_le_bytes());
+        kind.hasher.update(payload);
     }
     let summary = reader.summary().map_err(&err)?;
     let kinds: serde_json::Map<String, serde_json::Value> = kinds
         .into_iter()
-        .map(|(kind, (count, hasher))| {
+        .map(|(kind, h)| {
+            let hash = blake3::Hash::from(h.hasher.finish());
             (
                 kind.name().to_string(),
-                json!({"count": count, "payload_blake3": hasher.finalize().to_hex().as_str()}),
+                json!({"count": h.count, "payload_blake3": hash.to_hex().as_str()}),
             )
         })
         .collect();

@@ -272,18 +272,16 @@ fn compare_file(
     let (mode, tolerances) = (options.mode, &options.tolerances);
     match kind {
         FileKind::Ledger => ledger::compare(file, a, b, mode, tolerances, report),
-        FileKind::Table(format) => {
-            match table::compare(file, a, b, format, mode, tolerances, report) {
-                Err(ParityError::NeedsParquet { .. }) => {
-                    report.undecided.insert(
+        FileKind::Table(format) => match table::compare(file, a, b, format, options, report) {
+            Err(ParityError::NeedsParquet { .. }) => {
+                report.undecided.insert(
                         file.to_string(),
                         "the bytes differ, and comparing Parquet tables needs a build with `--features parquet`".to_string(),
                     );
-                    Ok(FileStatus::Undecided)
-                }
-                other => other,
+                Ok(FileStatus::Undecided)
             }
-        }
+            other => other,
+        },
         FileKind::Json => {
             let (va, vb) = (json::read(a.0, a.1)?, json::read(b.0, b.1)?);
             Ok(json::compare(file, &va, &vb, mode, tolerances, report))

@@ -30,6 +30,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
+use super::files::StreamHasher;
 use super::table::{Cell, Column, ColumnKind, Rows, TableSummary};
 use super::ParityError;
 
@@ -123,7 +124,7 @@ fn open(path: &Path, shown: &str) -> Result<(ParquetRecordBatchReader, Vec<Colum
 /// Reads a Parquet file whole once: rows, column types, table hash.
 pub fn summarise(path: &Path, shown: &str) -> Result<TableSummary, ParityError> {
     let mut rows = ParquetRows::open(path, shown)?;
-    let mut hasher = blake3::Hasher::new();
+    let mut hasher = StreamHasher::new();
     hasher.update(&(rows.columns.len() as u64).to_le_bytes());
     for c in &rows.columns {
         hasher.update(&(c.name.len() as u64).to_le_bytes());
@@ -141,7 +142,7 @@ pub fn summarise(path: &Path, shown: &str) -> Result<TableSummary, ParityError> 
         format: "parquet",
         rows: count,
         columns: rows.columns,
-        blake3: *hasher.finalize().as_bytes(),
+        blake3: hasher.finish(),
     })
 }
 

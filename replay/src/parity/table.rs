@@ -79,7 +79,7 @@ impl Cell<'_> {
 
     /// Feeds the value to a hasher in a form that depends on the value only: a tag, then
     /// fixed-width little-endian bytes (text: its length, then its bytes).
-    pub fn hash_into(&self, hasher: &mut blake3::Hasher) {
+    pub fn hash_into(&self, hasher: &mut super::files::StreamHasher) {
         match *self {
             Cell::Null => {
                 hasher.update(&[0]);
@@ -219,6 +219,11 @@ pub trait Rows {
     fn advance(&mut self) -> Result<bool, ParityError>;
     /// A cell of the current row (`Cell::Null` past its width).
     fn cell(&self, column: usize) -> Cell<'_>;
+    /// The cell's text as stored, for formats that store text (CSV): two cells with the same
+    /// text in columns of the same type hold the same value, without parsing either.
+    fn text(&self, _column: usize) -> Option<&str> {
+        None
+    }
 }
 
 /// The formats a table can be in.
@@ -308,6 +313,8 @@ struct Pair {
     b: usize,
     role: Role,
     tolerance: (Category, Tolerance),
+    /// Both columns have one type: equal text is an equal value.
+    same_type: bool,
 }
 
 /// How two cells compare.
@@ -368,18 +375,25 @@ fn decimal_eq(a: (i128, u32), b: (i128, u32)) -> bool {
 
 /// Compares two tables of one format, after their bytes were found to differ. Pushes the
 /// differences into `report`; returns the file's status.
-#[allow(clippy::too_many_arguments)]
 pub fn compare(
     file: &str,
     a: (&Path, &str),
     b: (&Path, &str),
     format: TableFormat,
-    mode: Mode,
-    tolerances: &super::tolerance::Tolerances,
+    options: &super::Options,
     report: &mut Report,
 ) -> Result<FileStatus, ParityError> {
-    let sa = summarise(a.0, a.1, format)?;
-    let sb = summarise(b.0, b.1, format)?;
+    let (mode, tolerances) = (options.mode, &options.tolerances);
+    // Each table is read whole once, on its own thread: the summaries decide what follows.
+    let (sa, sb) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| summarise(b.0, b.1, format));
+        let sa = summarise(a.0, a.1, format);
+        let sb = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (sa, sb)
+    });
+    let (sa, sb) = (sa?, sb?);
     if sa.blake3 == sb.blake3 && sa.columns == sb.columns {
         return Ok(FileStatus::Equal);
     }
@@ -442,6 +456,7 @@ pub fn compare(
             b: j,
             role: role(&column.name),
             tolerance: (category, tolerances.get(category)),
+            same_type: column.kind == other.kind,
         });
     }
     if sa.rows != sb.rows {
@@ -484,6 +499,13 @@ pub fn compare(
         row += 1;
         key.clear();
         for pair in &pairs {
+            if pair.same_type {
+                if let (Some(p), Some(q)) = (ra.text(pair.a), rb.text(pair.b)) {
+                    if p == q {
+                        continue;
+                    }
+                }
+            }
             let (x, y) = (ra.cell(pair.a), rb.cell(pair.b));
             let tolerance = (pair.role == Role::Value).then_some(pair.tolerance.1);
             let Verdict::Differs(difference) = compare_cells(x, y, mode, tolerance) else {

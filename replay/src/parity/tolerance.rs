@@ -411,8 +411,8 @@ fn pow10_f64(n: u32) -> f64 {
 
 /// `x × 10^decimals` rounded to an integer, ties away from zero, computed from the exact
 /// binary value of `x` (so `0.15` rounds to 1 decimal as 0.1: the double is
-/// 0.1499999999999999944…). `None` when `x` is not finite, `decimals > MAX_DECIMALS`, or the
-/// result would not fit in about 2^113.
+/// 0.1499999999999999944…). `None` when `x` is not finite, `decimals > MAX_DECIMALS`, or
+/// `|x| >= 2^66` (where a double has no fraction digits left).
 pub fn round_units(x: f64, decimals: u32) -> Option<i128> {
     if !x.is_finite() || decimals > MAX_DECIMALS {
         return None;
