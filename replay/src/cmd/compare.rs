@@ -12,8 +12,7 @@ pub struct Args {
     pub baseline: PathBuf,
     /// The candidate, of the same kind as the baseline.
     pub candidate: PathBuf,
-    /// `tolerant`: floats within their category's tolerance; `exact`: every value equal,
-    /// ledgers event for event.
+    /// How strictly values are compared.
     #[arg(long, value_enum, default_value_t = Mode::Tolerant)]
     pub mode: Mode,
     /// Override a category's tolerance: CATEGORY=ABS[:DECIMALS], e.g. returns=1e-6:8
