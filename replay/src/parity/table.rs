@@ -518,7 +518,12 @@ pub fn compare(
                 Role::Date => What::DateIndex,
                 _ => What::Value,
             };
-            let mut d = Difference::new(file, what, x.text(), y.text()).column(pair.name.clone());
+            // As stored, when the format stores text: `1227693.00`, not `1227693.0`.
+            let shown = |rows: &dyn Rows, i: usize, cell: Cell<'_>| {
+                rows.text(i).map_or_else(|| cell.text(), str::to_string)
+            };
+            let (p, q) = (shown(ra.as_ref(), pair.a, x), shown(rb.as_ref(), pair.b, y));
+            let mut d = Difference::new(file, what, p, q).column(pair.name.clone());
             d.at = Some(Place::Row(row));
             d.key = (!key.is_empty()).then(|| key.clone());
             d.difference = difference;

@@ -51,7 +51,8 @@ pub enum Category {
     Turnover,
     /// Slippage, fees and other costs.
     Slippage,
-    /// Money and prices: equity, cash, profit, prices, values.
+    /// Money and prices: equity, cash, profit, prices (a bar's open, high, low, close),
+    /// values.
     Money,
 }
 
@@ -81,7 +82,8 @@ pub const CATEGORY_WORDS: &[(Category, &[&str])] = &[
     (
         Category::Money,
         &[
-            "equity", "cash", "pnl", "price", "value", "notional", "nav", "capital",
+            "equity", "cash", "pnl", "price", "value", "notional", "nav", "capital", "open",
+            "high", "low", "close",
         ],
     ),
     (
@@ -630,6 +632,8 @@ mod tests {
         assert_eq!(of("fees_total"), Category::Slippage);
         assert_eq!(of("final_equity"), Category::Money);
         assert_eq!(of("entry_price"), Category::Money);
+        assert_eq!(of("close"), Category::Money);
+        assert_eq!(of("benchmark_close"), Category::Money);
         // First category wins: returns before exposure, money before exposure.
         assert_eq!(of("net_return"), Category::Returns);
         assert_eq!(of("long_pnl"), Category::Money);
