@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tape_engine::event::EventBody;
-use tape_engine::fixed::Quantity;
+use tape_engine::fixed::{Quantity, QTY_SCALE};
 use tape_engine::ledger::frame::{decode_event, encode_event};
 use tape_engine::ledger::{FsyncPolicy, LedgerReader, LedgerWriter};
 use tape_tests::{scratch, tape, Run};
@@ -501,8 +501,8 @@ fn metrics_files_compare_by_category_and_by_date() {
     );
 }
 
-/// Rewrites a ledger with one bar's volume changed (checksums and chain recomputed);
-/// returns that event's seq.
+/// Rewrites a ledger with the 100th bar's volume one unit higher (checksums and chain
+/// recomputed); returns that event's seq.
 fn with_one_volume_changed(source: &Path, target: &Path) -> u64 {
     let mut reader = LedgerReader::open(source).expect("opens");
     let header = reader.header().clone();
@@ -514,7 +514,7 @@ fn with_one_volume_changed(source: &Path, target: &Path) -> u64 {
         if let EventBody::Bar(bar) = &mut event.body {
             bars += 1;
             if bars == 100 {
-                bar.volume = Quantity::from_raw(bar.volume.raw() + 1);
+                bar.volume = Quantity::from_raw(bar.volume.raw() + QTY_SCALE);
                 changed = Some(event.seq.0);
             }
         }
@@ -570,6 +570,47 @@ fn ledgers_compare_event_for_event_or_by_their_figures() {
     assert!(findings(&r)
         .iter()
         .any(|(w, c, _)| w == "event_count" && c == "bar"));
+}
+
+#[test]
+fn exports_of_two_ledgers_compare_table_by_table() {
+    let dir = scratch();
+    let a = run_stocks(dir.path(), "a.tape", &[]);
+    let c = dir.path().join("c.tape");
+    with_one_volume_changed(&a, &c);
+    for (ledger, out) in [(&a, "ea"), (&c, "ec")] {
+        tape(
+            dir.path(),
+            &[
+                "export",
+                s(ledger),
+                "--format",
+                "csv",
+                "--out",
+                out,
+                "--json",
+            ],
+        )
+        .expect_code(0);
+    }
+    // bar.csv has one row per bar in ledger order: the 100th bar is row 100. No other table
+    // holds a volume (nor the fingerprint), so every other table is the same.
+    let r = compare(
+        dir.path(),
+        &dir.path().join("ea"),
+        &dir.path().join("ec"),
+        &[],
+    );
+    let volume: Vec<&Value> = r["differences"]
+        .as_array()
+        .expect("differences")
+        .iter()
+        .filter(|d| d["file"] == "bar.csv")
+        .collect();
+    assert_eq!(volume.len(), 1, "{r}");
+    assert_eq!(volume[0]["column"], "volume");
+    assert_eq!(volume[0]["row"], 100);
+    assert_eq!(r["files"]["fill.csv"], "identical");
 }
 
 // ---------------------------------------------------------------------------------------
