@@ -27,6 +27,34 @@ fi
 cmp "$scratch/debug.tape" "$scratch/release.tape"
 echo "debug and release ledgers are byte-identical: $debug"
 
+echo "== the trend system's seven CSV files: one hash from two runs, a debug and a release build, and a replay"
+trend="$scratch/trend"
+mkdir -p "$trend"
+debug_tape="$PWD/target/debug/tape"
+release_tape="$PWD/target/release/tape"
+(
+    cd "$trend"
+    "$debug_tape" run dow30-trend --out debug.tape >/dev/null
+    "$release_tape" run dow30-trend --out release.tape >/dev/null
+    "$release_tape" run dow30-trend --out again.tape >/dev/null
+    "$release_tape" replay release.tape --out replayed.tape >/dev/null
+    "$debug_tape" export debug.tape --format trend-csv --out debug >/dev/null
+    for name in release again replayed; do
+        "$release_tape" export "$name.tape" --format trend-csv --out "$name" >/dev/null
+    done
+    "$debug_tape" hash debug --out debug.json
+    for name in release again replayed; do
+        "$release_tape" hash "$name" --out "$name.json"
+        if ! cmp -s debug.json "$name.json"; then
+            diff debug.json "$name.json" | head -20
+            echo "FAILED: the trend files of $name differ from the debug build's"
+            exit 1
+        fi
+    done
+    "$release_tape" compare debug release --mode exact >/dev/null
+    echo "the seven files hash the same from debug, release, a second run and a replay"
+)
+
 echo "== look-ahead: every built-in scenario passes the fuzzer with 200 cuts"
 for scenario in $(target/release/tape scenarios | awk '{print $1}'); do
     target/release/tape fuzz "$scenario" --cuts 200
