@@ -17,31 +17,15 @@ pub struct Args {
     /// Also list every closed round trip.
     #[arg(long)]
     pub trades: bool,
-    /// Return periods per year for annualising [default: 252, or 365 when any day with a
-    /// snapshot is a Saturday or Sunday].
-    #[arg(long, value_name = "N")]
-    pub periods_per_year: Option<f64>,
-    /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub risk_free: f64,
-    /// Only days from this date (YYYY-MM-DD): leaves a warm-up out; the first return is
-    /// measured from the equity at the last close before it.
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
-    /// Only days up to this date (YYYY-MM-DD), inclusive.
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<String>,
+    /// The conventions and the window of the figures.
+    #[command(flatten)]
+    pub figures: FigureArgs,
 }
 
 /// Computes and prints a ledger's figures. Exits 1 when the ledger is damaged or its
 /// snapshots disagree with its fills, 2 when it cannot be read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = match checked_options(
-        args.periods_per_year,
-        args.risk_free,
-        args.from.as_deref(),
-        args.to.as_deref(),
-    ) {
+    let options = match args.figures.options() {
         Ok(options) => options,
         Err(message) => {
             eprintln!("tape: {message}");
@@ -64,36 +48,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
-/// The options of `--periods-per-year`, `--risk-free`, `--from` and `--to` (shared with
-/// `tape report`), or the sentence that says which is out of range.
-pub(crate) fn checked_options(
-    periods_per_year: Option<f64>,
-    risk_free: f64,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<Options, String> {
-    if let Some(p) = periods_per_year {
-        if !(p.is_finite() && p > 0.0) {
-            return Err(format!(
-                "--periods-per-year must be a positive number, not {p}"
-            ));
+/// The options that choose how figures are computed, shared by `tape metrics` and `tape
+/// report`.
+#[derive(Debug, clap::Args)]
+pub struct FigureArgs {
+    /// Return periods per year for annualising [default: 252, or 365 when any day with a
+    /// snapshot is a Saturday or Sunday].
+    #[arg(long, value_name = "N")]
+    pub periods_per_year: Option<f64>,
+    /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub risk_free: f64,
+    /// Only days from this date (YYYY-MM-DD): leaves a warm-up out; the first return is
+    /// measured from the equity at the last close before it.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Only days up to this date (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+impl FigureArgs {
+    /// The options, or the sentence that says which is out of range.
+    pub fn options(&self) -> Result<Options, String> {
+        if let Some(p) = self.periods_per_year {
+            if !(p.is_finite() && p > 0.0) {
+                return Err(format!(
+                    "--periods-per-year must be a positive number, not {p}"
+                ));
+            }
         }
+        if !self.risk_free.is_finite() {
+            return Err("--risk-free must be a finite number".into());
+        }
+        let day = |flag: &str, text: Option<&str>| match text {
+            None => Ok(None),
+            Some(t) => Ts::parse(t)
+                .map(|ts| Some(ts.day()))
+                .map_err(|_| format!("{flag} {t}: give a date as YYYY-MM-DD")),
+        };
+        Ok(Options {
+            periods_per_year: self.periods_per_year,
+            risk_free_rate: self.risk_free,
+            from_day: day("--from", self.from.as_deref())?,
+            to_day: day("--to", self.to.as_deref())?,
+        })
     }
-    if !risk_free.is_finite() {
-        return Err("--risk-free must be a finite number".into());
-    }
-    let day = |flag: &str, text: Option<&str>| match text {
-        None => Ok(None),
-        Some(t) => Ts::parse(t)
-            .map(|ts| Some(ts.day()))
-            .map_err(|_| format!("{flag} {t}: give a date as YYYY-MM-DD")),
-    };
-    Ok(Options {
-        periods_per_year,
-        risk_free_rate: risk_free,
-        from_day: day("--from", from)?,
-        to_day: day("--to", to)?,
-    })
 }
 
 fn pct(x: f64) -> String {

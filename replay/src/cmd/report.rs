@@ -2,7 +2,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::metrics::checked_options;
+use super::metrics::FigureArgs;
 use super::{human_bytes, report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
 use crate::metrics::MetricsError;
 use crate::report::{Report, ReportError};
@@ -16,31 +16,15 @@ pub struct Args {
     /// for its extension].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Return periods per year for annualising [default: 252, or 365 when any day with a
-    /// snapshot is a Saturday or Sunday].
-    #[arg(long, value_name = "N")]
-    pub periods_per_year: Option<f64>,
-    /// Annual risk-free rate as a fraction (0.02 = 2 %), for Sharpe and Sortino.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub risk_free: f64,
-    /// Only days from this date (YYYY-MM-DD), in the figures and the charts: leaves a
-    /// warm-up out, as for `tape metrics`.
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
-    /// Only days up to this date (YYYY-MM-DD), inclusive.
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<String>,
+    /// The conventions and the window of the figures, charts and tables.
+    #[command(flatten)]
+    pub figures: FigureArgs,
 }
 
 /// Writes a ledger's report. Exits 1 when the ledger is damaged or its snapshots disagree
 /// with its fills, 2 when it cannot be read or the report cannot be written.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let options = match checked_options(
-        args.periods_per_year,
-        args.risk_free,
-        args.from.as_deref(),
-        args.to.as_deref(),
-    ) {
+    let options = match args.figures.options() {
         Ok(options) => options,
         Err(message) => {
             eprintln!("tape: {message}");
