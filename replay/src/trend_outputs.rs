@@ -265,87 +265,63 @@ pub fn write(ledger: &Path, dir: &Path) -> Result<RowCounts, OutputError> {
             EventBody::OrderSubmitted(o) => {
                 let tag = tag_text(&o.reason);
                 tags.insert(o.order.0, tag.clone());
-                let row = vec![
-                    date,
-                    ts,
-                    seq,
-                    "submitted".into(),
-                    o.order.0.to_string(),
-                    name(o.symbol),
-                    o.side.name().into(),
-                    o.order_type.name().into(),
-                    o.quantity.to_string(),
-                    opt_price(o.limit_price),
-                    opt_price(o.stop_price),
-                    String::new(),
-                    o.quantity.to_string(),
+                let row = OrderRow {
+                    event: "submitted",
+                    order: o.order.0,
+                    symbol: name(o.symbol),
+                    side: o.side.name(),
+                    order_type: o.order_type.name(),
+                    quantity: o.quantity.to_string(),
+                    limit_price: opt_price(o.limit_price),
+                    stop_price: opt_price(o.stop_price),
+                    remaining: o.quantity.to_string(),
                     tag,
-                    reason_text(&header, &o.reason),
-                ];
-                files.row(6, &row)?;
+                    reason: reason_text(&header, &o.reason),
+                    ..OrderRow::default()
+                };
+                files.row(6, &row.cells(date, ts, seq))?;
                 counts[6] += 1;
             }
             EventBody::OrderRejected(o) => {
-                let row = vec![
-                    date,
-                    ts,
-                    seq,
-                    "rejected".into(),
-                    o.order.0.to_string(),
-                    name(o.symbol),
-                    o.side.name().into(),
-                    String::new(),
-                    o.quantity.to_string(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    "0.00".into(),
-                    String::new(),
-                    reason_text(&header, &o.reason),
-                ];
-                files.row(6, &row)?;
+                let row = OrderRow {
+                    event: "rejected",
+                    order: o.order.0,
+                    symbol: name(o.symbol),
+                    side: o.side.name(),
+                    quantity: o.quantity.to_string(),
+                    remaining: Quantity::ZERO.to_string(),
+                    reason: reason_text(&header, &o.reason),
+                    ..OrderRow::default()
+                };
+                files.row(6, &row.cells(date, ts, seq))?;
                 counts[6] += 1;
             }
             EventBody::OrderAmended(o) => {
-                let row = vec![
-                    date,
-                    ts,
-                    seq,
-                    "amended".into(),
-                    o.order.0.to_string(),
-                    name(o.symbol),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    opt_price(o.limit_price),
-                    opt_price(o.stop_price),
-                    String::new(),
-                    o.remaining.to_string(),
-                    tags.get(&o.order.0).cloned().unwrap_or_default(),
-                    reason_text(&header, &o.reason),
-                ];
-                files.row(6, &row)?;
+                let row = OrderRow {
+                    event: "amended",
+                    order: o.order.0,
+                    symbol: name(o.symbol),
+                    limit_price: opt_price(o.limit_price),
+                    stop_price: opt_price(o.stop_price),
+                    remaining: o.remaining.to_string(),
+                    tag: tags.get(&o.order.0).cloned().unwrap_or_default(),
+                    reason: reason_text(&header, &o.reason),
+                    ..OrderRow::default()
+                };
+                files.row(6, &row.cells(date, ts, seq))?;
                 counts[6] += 1;
             }
             EventBody::OrderCancelled(o) => {
-                let row = vec![
-                    date,
-                    ts,
-                    seq,
-                    "cancelled".into(),
-                    o.order.0.to_string(),
-                    name(o.symbol),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    o.remaining.to_string(),
-                    tags.get(&o.order.0).cloned().unwrap_or_default(),
-                    reason_text(&header, &o.reason),
-                ];
-                files.row(6, &row)?;
+                let row = OrderRow {
+                    event: "cancelled",
+                    order: o.order.0,
+                    symbol: name(o.symbol),
+                    remaining: o.remaining.to_string(),
+                    tag: tags.get(&o.order.0).cloned().unwrap_or_default(),
+                    reason: reason_text(&header, &o.reason),
+                    ..OrderRow::default()
+                };
+                files.row(6, &row.cells(date, ts, seq))?;
                 counts[6] += 1;
             }
             EventBody::OrderFilled(f) => {
@@ -379,24 +355,18 @@ pub fn write(ledger: &Path, dir: &Path) -> Result<RowCounts, OutputError> {
                 ];
                 files.row(3, &fill_row)?;
                 counts[3] += 1;
-                let row = vec![
-                    date,
-                    ts,
-                    seq,
-                    "filled".into(),
-                    f.order.0.to_string(),
-                    name(f.symbol),
-                    f.side.name().into(),
-                    String::new(),
-                    f.quantity.to_string(),
-                    String::new(),
-                    String::new(),
-                    f.price.to_string(),
-                    f.remaining.to_string(),
+                let row = OrderRow {
+                    event: "filled",
+                    order: f.order.0,
+                    symbol: name(f.symbol),
+                    side: f.side.name(),
+                    quantity: f.quantity.to_string(),
+                    fill_price: f.price.to_string(),
+                    remaining: f.remaining.to_string(),
                     tag,
-                    String::new(),
-                ];
-                files.row(6, &row)?;
+                    ..OrderRow::default()
+                };
+                files.row(6, &row.cells(date, ts, seq))?;
                 counts[6] += 1;
             }
             EventBody::PortfolioSnapshot(p) => {
@@ -487,6 +457,46 @@ pub fn write(ledger: &Path, dir: &Path) -> Result<RowCounts, OutputError> {
     }
     files.finish()?;
     Ok(counts)
+}
+
+/// One row of `order_events.csv` but its time and seq; empty strings where the event has no
+/// such field.
+#[derive(Default)]
+struct OrderRow {
+    event: &'static str,
+    order: u64,
+    symbol: String,
+    side: &'static str,
+    order_type: &'static str,
+    quantity: String,
+    limit_price: String,
+    stop_price: String,
+    fill_price: String,
+    remaining: String,
+    tag: String,
+    reason: String,
+}
+
+impl OrderRow {
+    fn cells(self, date: String, ts: String, seq: String) -> Vec<String> {
+        vec![
+            date,
+            ts,
+            seq,
+            self.event.into(),
+            self.order.to_string(),
+            self.symbol,
+            self.side.into(),
+            self.order_type.into(),
+            self.quantity,
+            self.limit_price,
+            self.stop_price,
+            self.fill_price,
+            self.remaining,
+            self.tag,
+            self.reason,
+        ]
+    }
 }
 
 struct DayRow {
