@@ -216,6 +216,72 @@ impl Metrics {
         (lost > 0.0).then(|| won / lost)
     }
 
+    /// The summary figures, labelled, in the order `tape metrics` prints them, in two groups:
+    /// returns and risk, then trading. `tape report` shows the same rows.
+    pub fn summary(&self) -> [Vec<(&'static str, Figure)>; 2] {
+        use Figure::{Money, Percent, Ratio, Text};
+        let d = &self.drawdown;
+        let date = |t: Option<Ts>| t.map_or_else(|| "–".to_string(), |t| date_text(t.day()));
+        let duration = match d.recovered {
+            Some(t) => format!("{} days, recovered {}", d.days, date_text(t.day())),
+            None if d.max > 0.0 => format!("{} days, not recovered", d.days),
+            None => "–".into(),
+        };
+        let returns = vec![
+            ("initial cash", Money(self.initial_cash)),
+            ("start equity", Money(self.start_equity)),
+            ("final equity", Money(self.final_equity)),
+            ("total return", Percent(self.returns.total_return)),
+            ("CAGR", Percent(self.returns.cagr)),
+            ("volatility", Percent(self.returns.volatility)),
+            ("Sharpe", Ratio(self.returns.sharpe)),
+            ("Sortino", Ratio(self.returns.sortino)),
+            ("Calmar", Ratio(self.calmar)),
+            ("max drawdown", Percent(d.max)),
+            ("from peak", Text(date(d.peak))),
+            ("to trough", Text(date(d.trough))),
+            ("duration", Text(duration)),
+        ];
+        let trading = vec![
+            ("turnover, total", Percent(self.turnover_total)),
+            (
+                "turnover, daily mean",
+                Percent(self.daily_mean(|d| d.turnover)),
+            ),
+            ("traded notional", Money(self.traded_total)),
+            ("slippage, total", Money(self.slippage_total)),
+            (
+                "slippage, daily mean",
+                Money(self.daily_mean(|d| d.slippage)),
+            ),
+            ("fees, total", Money(self.fees_total)),
+            (
+                "gross exposure, mean",
+                Percent(self.daily_mean(|d| d.gross)),
+            ),
+            ("net exposure, mean", Percent(self.daily_mean(|d| d.net))),
+            ("long exposure, mean", Percent(self.daily_mean(|d| d.long))),
+            (
+                "short exposure, mean",
+                Percent(self.daily_mean(|d| d.short)),
+            ),
+            (
+                "trades (round trips)",
+                Text(format!(
+                    "{} closed, {} open",
+                    self.round_trips.len(),
+                    self.open_trips
+                )),
+            ),
+            (
+                "hit rate",
+                self.hit_rate().map_or_else(|| Text("–".into()), Percent),
+            ),
+            ("profit factor", Ratio(self.profit_factor())),
+        ];
+        [returns, trading]
+    }
+
     /// The mean of one daily path (0 with no days).
     pub fn daily_mean(&self, field: impl Fn(&Day) -> f64) -> f64 {
         if self.days.is_empty() {
@@ -224,6 +290,22 @@ impl Metrics {
         self.days.iter().map(field).sum::<f64>() / self.days.len() as f64
     }
 }
+
+/// How one summary figure reads; each front end formats it its own way.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Figure {
+    /// An amount of the account currency.
+    Money(f64),
+    /// A fraction, shown as a percentage.
+    Percent(f64),
+    /// A ratio (Sharpe, profit factor), `None` when undefined.
+    Ratio(Option<f64>),
+    /// Dates, counts and durations, already in words.
+    Text(String),
+}
+
+/// Labels of the rows that detail the line above them (the largest drawdown's).
+pub const DETAIL_ROWS: [&str; 3] = ["from peak", "to trough", "duration"];
 
 /// `YYYY-MM-DD` of a day number.
 pub fn date_text(day: i64) -> String {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use tape_engine::time::Ts;
 
 use super::{report_read_error, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
-use crate::metrics::{self, date_text, Metrics, MetricsError, Options};
+use crate::metrics::{self, date_text, Figure, Metrics, MetricsError, Options, DETAIL_ROWS};
 
 /// Arguments of `tape metrics`.
 #[derive(Debug, clap::Args)]
@@ -129,61 +129,20 @@ fn print_text(m: &Metrics, trades: bool) {
         pct(m.conventions.risk_free_rate)
     );
     say!("");
-    let rows: Vec<(&str, String)> = vec![
-        ("initial cash", format!("{:.2}", m.initial_cash)),
-        ("start equity", format!("{:.2}", m.start_equity)),
-        ("final equity", format!("{:.2}", m.final_equity)),
-        ("total return", pct(m.returns.total_return)),
-        ("CAGR", pct(m.returns.cagr)),
-        ("volatility", pct(m.returns.volatility)),
-        ("Sharpe", ratio(m.returns.sharpe)),
-        ("Sortino", ratio(m.returns.sortino)),
-        ("Calmar", ratio(m.calmar)),
-        ("max drawdown", pct(m.drawdown.max)),
-        (
-            "  from peak",
-            m.drawdown
-                .peak
-                .map_or_else(|| "–".into(), |t| date_text(t.day())),
-        ),
-        (
-            "  to trough",
-            m.drawdown
-                .trough
-                .map_or_else(|| "–".into(), |t| date_text(t.day())),
-        ),
-        (
-            "  duration",
-            match m.drawdown.recovered {
-                Some(t) => format!("{} days, recovered {}", m.drawdown.days, date_text(t.day())),
-                None if m.drawdown.max > 0.0 => {
-                    format!("{} days, not recovered", m.drawdown.days)
-                }
-                None => "–".into(),
-            },
-        ),
-        ("turnover, total", pct(m.turnover_total)),
-        ("turnover, daily mean", pct(m.daily_mean(|d| d.turnover))),
-        ("traded notional", format!("{:.2}", m.traded_total)),
-        ("slippage, total", format!("{:.2}", m.slippage_total)),
-        (
-            "slippage, daily mean",
-            format!("{:.2}", m.daily_mean(|d| d.slippage)),
-        ),
-        ("fees, total", format!("{:.2}", m.fees_total)),
-        ("gross exposure, mean", pct(m.daily_mean(|d| d.gross))),
-        ("net exposure, mean", pct(m.daily_mean(|d| d.net))),
-        ("long exposure, mean", pct(m.daily_mean(|d| d.long))),
-        ("short exposure, mean", pct(m.daily_mean(|d| d.short))),
-        (
-            "trades (round trips)",
-            format!("{} closed, {} open", m.round_trips.len(), m.open_trips),
-        ),
-        ("hit rate", m.hit_rate().map_or_else(|| "–".into(), pct)),
-        ("profit factor", ratio(m.profit_factor())),
-    ];
-    for (name, value) in rows {
-        say!("{name:<24}{value}");
+    for (name, figure) in m.summary().into_iter().flatten() {
+        let value = match figure {
+            Figure::Money(x) => format!("{x:.2}"),
+            Figure::Percent(x) => pct(x),
+            Figure::Ratio(x) => ratio(x),
+            Figure::Text(t) => t,
+        };
+        let indent = if DETAIL_ROWS.contains(&name) {
+            "  "
+        } else {
+            ""
+        };
+        let label = format!("{indent}{name}");
+        say!("{label:<24}{value}");
     }
     say!("");
     let counts: Vec<String> = m.events.iter().map(|(k, n)| format!("{k}={n}")).collect();

@@ -12,7 +12,7 @@ use tape_scenarios::Scenario;
 use super::series::Row;
 use super::svg::{self, group, Chart, Line, Unit};
 use super::{monthly_returns, Report};
-use crate::metrics::{date_text, Metrics};
+use crate::metrics::{date_text, Figure, Metrics, DETAIL_ROWS};
 
 /// The most round trips the trades table lists.
 pub const MAX_TRADES: usize = 500;
@@ -470,47 +470,20 @@ fn monthly_table(h: &mut String, m: &Metrics) {
 }
 
 fn metrics_table(h: &mut String, m: &Metrics) {
-    let d = &m.drawdown;
-    let duration = match d.recovered {
-        Some(t) => format!("{} days, recovered {}", d.days, date_text(t.day())),
-        None if d.max > 0.0 => format!("{} days, not recovered", d.days),
-        None => "–".into(),
-    };
-    let date = |t: Option<Ts>| t.map_or_else(|| "–".into(), |t| date_text(t.day()));
-    // The labels of `tape metrics`, in its order, split into two columns.
-    let returns: Vec<(&str, String)> = vec![
-        ("initial cash", money(m.initial_cash)),
-        ("start equity", money(m.start_equity)),
-        ("final equity", money(m.final_equity)),
-        ("total return", pct(m.returns.total_return)),
-        ("CAGR", pct(m.returns.cagr)),
-        ("volatility", pct(m.returns.volatility)),
-        ("Sharpe", ratio(m.returns.sharpe)),
-        ("Sortino", ratio(m.returns.sortino)),
-        ("Calmar", ratio(m.calmar)),
-        ("max drawdown", pct(d.max)),
-        ("from peak", date(d.peak)),
-        ("to trough", date(d.trough)),
-        ("duration", duration),
-    ];
-    let trading: Vec<(&str, String)> = vec![
-        ("turnover, total", pct(m.turnover_total)),
-        ("turnover, daily mean", pct(m.daily_mean(|d| d.turnover))),
-        ("traded notional", money(m.traded_total)),
-        ("slippage, total", money(m.slippage_total)),
-        ("slippage, daily mean", money(m.daily_mean(|d| d.slippage))),
-        ("fees, total", money(m.fees_total)),
-        ("gross exposure, mean", pct(m.daily_mean(|d| d.gross))),
-        ("net exposure, mean", pct(m.daily_mean(|d| d.net))),
-        ("long exposure, mean", pct(m.daily_mean(|d| d.long))),
-        ("short exposure, mean", pct(m.daily_mean(|d| d.short))),
-        (
-            "trades (round trips)",
-            format!("{} closed, {} open", m.round_trips.len(), m.open_trips),
-        ),
-        ("hit rate", m.hit_rate().map_or_else(|| "–".into(), pct)),
-        ("profit factor", ratio(m.profit_factor())),
-    ];
+    // The rows of `tape metrics`, in its order, in two columns.
+    let [returns, trading] = m.summary().map(|rows| {
+        rows.into_iter()
+            .map(|(name, figure)| {
+                let value = match figure {
+                    Figure::Money(x) => money(x),
+                    Figure::Percent(x) => pct(x),
+                    Figure::Ratio(x) => ratio(x),
+                    Figure::Text(t) => t,
+                };
+                (name, value)
+            })
+            .collect::<Vec<_>>()
+    });
     h.push_str("<section id=\"metrics\">\n<h2>Figures</h2>\n<div class=\"columns\">\n");
     for (title, rows) in [("Returns and risk", returns), ("Trading", trading)] {
         let _ = writeln!(
@@ -518,7 +491,7 @@ fn metrics_table(h: &mut String, m: &Metrics) {
             "<table class=\"figures\"><thead><tr><th class=\"l\" colspan=\"2\">{title}</th></tr></thead><tbody>"
         );
         for (name, value) in rows {
-            let indent = if matches!(name, "from peak" | "to trough" | "duration") {
+            let indent = if DETAIL_ROWS.contains(&name) {
                 " sub"
             } else {
                 ""
