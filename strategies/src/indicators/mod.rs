@@ -15,6 +15,15 @@
 //! | [`Lowest`]     | `MIN`    | price `period`       |
 //!
 //! A Donchian channel is [`Highest`] of the highs and [`Lowest`] of the lows.
+//!
+//! Session indicators have no TA-Lib counterpart; their conventions are in [`session`] and
+//! tested by hand-computed examples:
+//!
+//! | indicator        | first value at                                   |
+//! |------------------|--------------------------------------------------|
+//! | [`SessionVwap`]  | the session's first bar with volume; resets at each session open |
+//! | [`OpeningRange`] | the bar that completes the session's first N minutes |
+//! | [`Swings`]       | `right` bars after the swing bar (never earlier) |
 
 mod atr;
 mod bollinger;
@@ -23,6 +32,7 @@ mod extreme;
 mod highest;
 mod lowest;
 mod rsi;
+pub mod session;
 mod sma;
 
 pub use atr::Atr;
@@ -31,4 +41,5 @@ pub use ema::Ema;
 pub use highest::Highest;
 pub use lowest::Lowest;
 pub use rsi::Rsi;
+pub use session::{OpeningRange, Range, SessionVwap, Swing, Swings};
 pub use sma::Sma;
