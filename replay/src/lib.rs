@@ -23,5 +23,7 @@ pub mod progress;
 pub mod render;
 /// A run's report as one self-contained HTML page: figures, charts, trades, configuration.
 pub mod report;
+/// Parameter sweeps: a grid of runs in parallel into one table.
+pub mod sweep;
 /// The trend system's seven CSV outputs.
 pub mod trend_outputs;

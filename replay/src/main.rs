@@ -42,6 +42,8 @@ enum Command {
     Hash(cmd::hash::Args),
     /// Check that a candidate's outputs match a baseline's, exactly or within tolerances.
     Compare(cmd::compare::Args),
+    /// Run a parameter sweep: a grid of parameter values × market seeds, in parallel.
+    Sweep(cmd::sweep::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),
     /// Measure throughput and latency on a seeded one-minute market.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Hash(args) => cmd::hash::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Sweep(args) => cmd::sweep::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),

@@ -41,6 +41,8 @@ pub mod run;
 pub mod scenarios;
 /// `tape show`.
 pub mod show;
+/// `tape sweep`.
+pub mod sweep;
 /// `tape verify`.
 pub mod verify;
 

@@ -1,0 +1,111 @@
+//! `tape sweep`: the table's bytes do not depend on the number of threads, a run re-run alone
+//! has the fingerprint the table records, and bad specs are one-sentence errors.
+
+use tape_tests::{scratch, tape};
+
+const SPEC: &str = r#"scenario = "default"
+seeds = [7, 8]
+
+[grid]
+"strategy.fast" = [10, 20]
+"strategy.slow" = [60]
+"#;
+
+#[test]
+fn one_or_two_threads_write_the_same_table_and_a_run_alone_reproduces_its_fingerprint() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("s.toml"), SPEC).expect("written");
+    tape(
+        dir.path(),
+        &["sweep", "s.toml", "--threads", "1", "--out", "one"],
+    )
+    .expect_code(0);
+    tape(
+        dir.path(),
+        &["sweep", "s.toml", "--threads", "2", "--out", "two"],
+    )
+    .expect_code(0);
+    let one = std::fs::read_to_string(dir.path().join("one/results.csv")).expect("written");
+    let two = std::fs::read_to_string(dir.path().join("two/results.csv")).expect("written");
+    assert_eq!(one, two);
+    let rows: Vec<Vec<&str>> = one.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0][..5],
+        [
+            "run",
+            "seed",
+            "strategy.fast",
+            "strategy.slow",
+            "fingerprint"
+        ]
+    );
+    // Grid keys sorted, values in order, seeds innermost.
+    let ids: Vec<(&str, &str, &str)> = rows[1..].iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(
+        ids,
+        [
+            ("0", "7", "10"),
+            ("1", "8", "10"),
+            ("2", "7", "20"),
+            ("3", "8", "20")
+        ]
+    );
+    // Run 2 alone: the same fingerprint, and the same as `tape run` of that scenario.
+    let alone = tape(
+        dir.path(),
+        &["sweep", "s.toml", "--run", "2", "--out", "alone", "--json"],
+    );
+    let v = alone.expect_code(0).json();
+    assert_eq!(v["fingerprint"], rows[3][4]);
+    let scenario = tape(dir.path(), &["scenarios", "show", "default"]);
+    // Run 2 is fast = 20 (the default's own) with slow = 60, seed 7.
+    let text = scenario
+        .expect_code(0)
+        .stdout
+        .replace("slow = 100", "slow = 60");
+    std::fs::write(dir.path().join("r2.toml"), text).expect("written");
+    let run = tape(
+        dir.path(),
+        &[
+            "run", "r2.toml", "--seed", "7", "--out", "r2.tape", "--json",
+        ],
+    );
+    assert_eq!(run.expect_code(0).json()["fingerprint"], rows[3][4]);
+    // The table is not overwritten without --force.
+    let again = tape(dir.path(), &["sweep", "s.toml", "--out", "one"]);
+    again.expect_code(2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+}
+
+#[test]
+fn bad_specs_are_refused_before_anything_runs() {
+    let dir = scratch();
+    let cases = [
+        ("scenario = \"default\"\nspeed = 3\n", "line 2"),
+        (
+            "scenario = \"nope.toml\"\n",
+            "neither a built-in nor a readable file",
+        ),
+        (
+            "scenario = \"default\"\n[grid]\n\"strategy.fast\" = []\n",
+            "has no values",
+        ),
+        (
+            "scenario = \"default\"\n[grid]\n\"strat.fast\" = [5]\n",
+            "no [strat] table",
+        ),
+        (
+            "scenario = \"default\"\n[grid]\n\"strategy.fast\" = [500]\n",
+            "run 0",
+        ),
+    ];
+    for (i, (spec, expected)) in cases.iter().enumerate() {
+        let name = format!("bad{i}.toml");
+        std::fs::write(dir.path().join(&name), spec).expect("written");
+        let run = tape(dir.path(), &["sweep", &name, "--out", "out"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(expected), "{spec}: {}", run.stderr);
+        assert!(run.stderr.contains(&name), "names the file: {}", run.stderr);
+        assert!(!dir.path().join("out/results.csv").exists());
+    }
+}
