@@ -109,3 +109,60 @@ fn bad_specs_are_refused_before_anything_runs() {
         assert!(!dir.path().join("out/results.csv").exists());
     }
 }
+
+/// A killed sweep leaves its journal: `--resume` trusts the rows whose checksum holds (it
+/// does not run them again), runs the rest — a torn or edited row included — and ends with
+/// the table a sweep without interruption writes.
+#[test]
+fn a_resumed_sweep_skips_checksummed_rows_and_redoes_torn_ones() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("s.toml"), SPEC).expect("written");
+    tape(dir.path(), &["sweep", "s.toml", "--out", "full"]).expect_code(0);
+    let full = std::fs::read_to_string(dir.path().join("full/results.csv")).expect("written");
+    let lines: Vec<&str> = full.lines().collect();
+    let sum = |row: &str| blake3::hash(row.as_bytes()).to_hex()[..16].to_string();
+    // Run 0 recorded, but with an edited figure and a checksum that matches the edit: if it
+    // is trusted (not run again) the edit shows in the final table.
+    let mut edited: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    edited[5] = "0.5".into();
+    let edited = edited.join(",");
+    // Run 1 recorded with a checksum that does not match (an edited row): run again.
+    let wrong = lines[2].replace(",0.", ",0.9");
+    // Run 2 torn mid-line by the kill.
+    let torn = &lines[3][..lines[3].len() / 2];
+    let journal = format!(
+        "{}\n{},{edited}\n{},{wrong}\n{},{torn}",
+        lines[0],
+        sum(&edited),
+        sum(lines[2]),
+        sum(lines[3])
+    );
+    std::fs::create_dir(dir.path().join("cut")).expect("made");
+    std::fs::write(dir.path().join("cut/journal.csv"), journal).expect("written");
+    // Without --resume the journal is not overwritten.
+    let refused = tape(dir.path(), &["sweep", "s.toml", "--out", "cut"]);
+    refused.expect_code(2);
+    assert!(refused.stderr.contains("--resume"), "{}", refused.stderr);
+    let resumed = tape(
+        dir.path(),
+        &["sweep", "s.toml", "--out", "cut", "--resume", "--json"],
+    );
+    let v = resumed.expect_code(0).json();
+    assert_eq!(
+        (v["ran"].as_u64(), v["resumed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let table = std::fs::read_to_string(dir.path().join("cut/results.csv")).expect("written");
+    let mut expected: Vec<&str> = lines.clone();
+    expected[1] = &edited;
+    assert_eq!(table.lines().collect::<Vec<_>>(), expected);
+    assert!(
+        !dir.path().join("cut/journal.csv").exists(),
+        "removed once the table is written"
+    );
+    // A journal of another spec is refused.
+    std::fs::write(dir.path().join("cut/journal.csv"), "run,seed,other\n").expect("written");
+    let other = tape(dir.path(), &["sweep", "s.toml", "--out", "cut", "--resume"]);
+    other.expect_code(2);
+    assert!(other.stderr.contains("another sweep"), "{}", other.stderr);
+}

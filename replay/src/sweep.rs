@@ -259,14 +259,16 @@ impl Sweep {
         })
     }
 
-    /// Runs every run on `threads` threads. Ledgers go to `ledgers` (kept) or to a scratch
-    /// directory (removed). `on_done` is called after each run with the count done.
+    /// Runs the runs `ids` on `threads` threads. Ledgers go to `ledgers` (kept) or to a
+    /// scratch directory (removed). `on_result` gets each run's result as it completes (from
+    /// any thread); the first error stops the threads from taking more runs.
     pub fn run_all(
         &self,
         threads: usize,
+        ids: &[usize],
         ledgers: Option<&Path>,
-        on_done: &(dyn Fn(usize) + Sync),
-    ) -> Result<Vec<RunResult>, SweepError> {
+        on_result: &(dyn Fn(&RunResult) -> Result<(), SweepError> + Sync),
+    ) -> Result<(), SweepError> {
         let runs = self.runs();
         let scratch = tempfile::tempdir().map_err(|source| SweepError::Write {
             path: std::env::temp_dir(),
@@ -274,37 +276,40 @@ impl Sweep {
         })?;
         let dir = ledgers.unwrap_or(scratch.path());
         let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<RunResult, SweepError>>>> =
-            Mutex::new((0..runs.len()).map(|_| None).collect());
+        let failure: Mutex<Option<SweepError>> = Mutex::new(None);
+        let failed = || failure.lock().map_or(true, |f| f.is_some());
         std::thread::scope(|s| {
             for _ in 0..threads.max(1) {
                 s.spawn(|| loop {
+                    if failed() {
+                        break;
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(run) = runs.get(i) else { break };
+                    let Some(run) = ids.get(i).and_then(|id| runs.get(*id)) else {
+                        break;
+                    };
                     let path = dir.join(format!("run-{:06}.tape", run.id));
-                    let result = self.execute(run, &path);
+                    let result = self.execute(run, &path).and_then(|r| on_result(&r));
                     if ledgers.is_none() {
                         let _ = std::fs::remove_file(&path);
                     }
-                    if let Ok(mut all) = results.lock() {
-                        all[i] = Some(result);
+                    if let Err(e) = result {
+                        if let Ok(mut f) = failure.lock() {
+                            f.get_or_insert(e);
+                        }
+                        break;
                     }
-                    on_done(done.fetch_add(1, Ordering::Relaxed) + 1);
                 });
             }
         });
-        let all = results.into_inner().unwrap_or_default();
-        all.into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(SweepError::Spec {
-                        origin: self.origin.clone(),
-                        message: "a run did not report".into(),
-                    })
-                })
-            })
-            .collect()
+        match failure.into_inner() {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(_) => Err(SweepError::Spec {
+                origin: self.origin.clone(),
+                message: "a run's thread stopped unexpectedly".into(),
+            }),
+        }
     }
 }
 
@@ -351,59 +356,239 @@ pub const FIGURE_COLUMNS: [&str; 12] = [
     "profit_factor",
 ];
 
-/// Writes the results table as CSV, sorted by run id (they come in id order).
-pub fn write_csv(path: &Path, keys: &[String], results: &[RunResult]) -> Result<(), SweepError> {
+/// The table's header: `run`, `seed`, the grid keys, `fingerprint`, the figures.
+pub fn header(keys: &[String]) -> Vec<String> {
+    let mut header: Vec<String> = vec!["run".into(), "seed".into()];
+    header.extend(keys.iter().cloned());
+    header.push("fingerprint".into());
+    header.extend(FIGURE_COLUMNS.iter().map(|c| c.to_string()));
+    header
+}
+
+/// A run's row of the table.
+pub fn row(keys: &[String], r: &RunResult) -> Vec<String> {
+    let m = &r.figures;
+    let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    let mut row: Vec<String> = vec![r.run.id.to_string(), r.run.seed.to_string()];
+    row.extend(keys.iter().map(|key| {
+        r.run
+            .params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| value_text(v))
+            .unwrap_or_default()
+    }));
+    row.push(r.fingerprint.clone());
+    row.extend([
+        m.returns.total_return.to_string(),
+        m.returns.cagr.to_string(),
+        m.returns.volatility.to_string(),
+        opt(m.returns.sharpe),
+        opt(m.returns.sortino),
+        opt(m.calmar),
+        m.drawdown.max.to_string(),
+        m.turnover_total.to_string(),
+        m.slippage_total.to_string(),
+        m.round_trips.len().to_string(),
+        opt(m.hit_rate()),
+        opt(m.profit_factor()),
+    ]);
+    row
+}
+
+/// A grid value as the table shows it (strings without quotes).
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One CSV line (no line end) of `cells`.
+fn csv_line(cells: &[String]) -> Result<String, SweepError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let fail = |e: String| SweepError::Write {
+        path: PathBuf::from("results.csv"),
+        source: std::io::Error::other(e),
+    };
+    w.write_record(cells).map_err(|e| fail(e.to_string()))?;
+    let bytes = w.into_inner().map_err(|e| fail(e.to_string()))?;
+    let mut line = String::from_utf8(bytes).map_err(|e| fail(e.to_string()))?;
+    line.pop();
+    Ok(line)
+}
+
+fn parse_line(line: &str) -> Option<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let record = r.records().next()?.ok()?;
+    Some(record.iter().map(str::to_string).collect())
+}
+
+/// The first 16 hex digits of a row's BLAKE3: enough to tell a torn or edited row.
+fn checksum(line: &str) -> String {
+    blake3::hash(line.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// Completed rows, appended as runs finish (`DIR/journal.csv`): the header line, then one
+/// `checksum,row` line per run, each synced. A killed sweep resumes from it; a row whose
+/// checksum does not match (a torn last line) is run again, never trusted.
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+impl Journal {
+    /// Where a sweep writing into `dir` keeps its journal.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("journal.csv")
+    }
+
+    /// A new journal with the table's header.
+    pub fn create(dir: &Path, header: &[String]) -> Result<Self, SweepError> {
+        let path = Self::path(dir);
+        let fail = |source| SweepError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::File::create(&path).map_err(fail)?;
+        use std::io::Write as _;
+        writeln!(file, "{}", csv_line(header)?).map_err(fail)?;
+        file.sync_data().map_err(fail)?;
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// The rows of an earlier, interrupted sweep whose checksums hold, by run id, and the
+    /// journal reopened for appending. Refuses a journal of another spec (other header, or a
+    /// run whose seed or parameters differ).
+    pub fn resume(
+        dir: &Path,
+        header: &[String],
+        expected: &[Vec<String>],
+    ) -> Result<(Self, BTreeMap<usize, Vec<String>>), SweepError> {
+        let path = Self::path(dir);
+        let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mismatch = |what: String| {
+            SweepError::Spec {
+            origin: path.display().to_string(),
+            message: format!("{what}: this journal is another sweep's (run without --resume and with --force to start over)"),
+        }
+        };
+        let mut lines = text.split('\n');
+        if lines.next() != Some(csv_line(header)?.as_str()) {
+            return Err(mismatch("its header differs from this spec's table".into()));
+        }
+        let mut done = BTreeMap::new();
+        for line in lines {
+            let Some((sum, row)) = line.split_once(',') else {
+                continue;
+            };
+            if checksum(row) != sum {
+                continue;
+            }
+            let Some(cells) = parse_line(row) else {
+                continue;
+            };
+            let id: usize = cells
+                .first()
+                .and_then(|c| c.parse().ok())
+                .ok_or_else(|| mismatch("a row without a run id".into()))?;
+            // The run's identity: id, seed and parameters, as this spec numbers them.
+            let identity = expected
+                .get(id)
+                .ok_or_else(|| mismatch(format!("run {id} is not in this spec")))?;
+            if cells.len() != header.len() || cells[..identity.len()] != identity[..] {
+                return Err(mismatch(format!("run {id} has other parameters or seed")));
+            }
+            done.insert(id, cells);
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|source| SweepError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        // A torn last line must not run into the next row.
+        use std::io::Write as _;
+        let mut file = file;
+        if !text.ends_with('\n') {
+            writeln!(file).map_err(|source| SweepError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok((
+            Self {
+                path,
+                file: Mutex::new(file),
+            },
+            done,
+        ))
+    }
+
+    /// Appends a completed row and syncs it.
+    pub fn append(&self, cells: &[String]) -> Result<(), SweepError> {
+        let line = csv_line(cells)?;
+        let fail = |source| SweepError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| fail(std::io::Error::other("the journal's lock is poisoned")))?;
+        use std::io::Write as _;
+        writeln!(file, "{},{line}", checksum(&line)).map_err(fail)?;
+        file.sync_data().map_err(fail)
+    }
+
+    /// Removes the journal once the table is written.
+    pub fn remove(self) -> Result<(), SweepError> {
+        std::fs::remove_file(&self.path).map_err(|source| SweepError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+impl RunSpec {
+    /// The first cells of its row: id, seed, parameter values (in `keys` order).
+    pub fn identity(&self, keys: &[String]) -> Vec<String> {
+        let mut cells = vec![self.id.to_string(), self.seed.to_string()];
+        cells.extend(keys.iter().map(|key| {
+            self.params
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| value_text(v))
+                .unwrap_or_default()
+        }));
+        cells
+    }
+}
+
+/// Writes the results table: the header, then `rows` (already in run-id order).
+pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(), SweepError> {
     let fail = |source: std::io::Error| SweepError::Write {
         path: path.to_path_buf(),
         source,
     };
     let partial = path.with_extension("csv.partial");
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_path(&partial)
-        .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    let mut header: Vec<String> = vec!["run".into(), "seed".into()];
-    header.extend(keys.iter().cloned());
-    header.push("fingerprint".into());
-    header.extend(FIGURE_COLUMNS.iter().map(|c| c.to_string()));
-    w.write_record(&header)
-        .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-    for r in results {
-        let m = &r.figures;
-        let mut row: Vec<String> = vec![r.run.id.to_string(), r.run.seed.to_string()];
-        for key in keys {
-            let value = r
-                .run
-                .params
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| match v {
-                    toml::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
-            row.push(value);
-        }
-        row.push(r.fingerprint.clone());
-        row.extend([
-            m.returns.total_return.to_string(),
-            m.returns.cagr.to_string(),
-            m.returns.volatility.to_string(),
-            opt(m.returns.sharpe),
-            opt(m.returns.sortino),
-            opt(m.calmar),
-            m.drawdown.max.to_string(),
-            m.turnover_total.to_string(),
-            m.slippage_total.to_string(),
-            m.round_trips.len().to_string(),
-            opt(m.hit_rate()),
-            opt(m.profit_factor()),
-        ]);
-        w.write_record(&row)
-            .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
+    let mut text = csv_line(header)?;
+    text.push('\n');
+    for row in rows {
+        text.push_str(&csv_line(row)?);
+        text.push('\n');
     }
-    w.flush().map_err(fail)?;
-    drop(w);
+    std::fs::write(&partial, text).map_err(fail)?;
     std::fs::rename(&partial, path).map_err(fail)
 }

@@ -3,7 +3,10 @@ use std::process::ExitCode;
 
 use super::{human_count, now, EXIT_INPUT, EXIT_OK};
 use crate::progress::Progress;
-use crate::sweep::{write_csv, RunResult, Sweep, SweepError};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::sweep::{header, row, write_csv, Journal, RunSpec, Sweep, SweepError};
 
 /// Arguments of `tape sweep`.
 #[derive(Debug, clap::Args)]
@@ -16,9 +19,13 @@ pub struct Args {
     /// Directory for `results.csv` (and kept ledgers) [default: sweeps/<spec name>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Replace an existing results table.
-    #[arg(long)]
+    /// Replace an existing results table (or start over from an interrupted sweep's journal).
+    #[arg(long, conflicts_with = "resume")]
     pub force: bool,
+    /// Continue an interrupted sweep: runs recorded in DIR/journal.csv with a valid checksum
+    /// are not run again.
+    #[arg(long)]
+    pub resume: bool,
     /// Keep every run's ledger in DIR/ledgers (they are large: off by default).
     #[arg(long)]
     pub keep_ledgers: bool,
@@ -81,13 +88,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_OK));
     }
     let table = out.join("results.csv");
-    if table.exists() && !args.force {
-        eprintln!(
-            "tape: {} exists (pass --force to replace it, or choose another --out)",
-            table.display()
-        );
-        return Ok(ExitCode::from(EXIT_INPUT));
+    let journal_path = Journal::path(&out);
+    if !args.resume && !args.force {
+        for (path, what) in [
+            (&table, "a results table"),
+            (&journal_path, "an interrupted sweep's journal"),
+        ] {
+            if path.exists() {
+                eprintln!(
+                    "tape: {} exists ({what}): pass --resume to continue an interrupted sweep, --force to start over, or choose another --out",
+                    path.display()
+                );
+                return Ok(ExitCode::from(EXIT_INPUT));
+            }
+        }
     }
+    let keys = sweep.keys();
+    let header = header(&keys);
+    let identities: Vec<Vec<String>> = runs.iter().map(|r| r.identity(&keys)).collect();
+    let (journal, done) = if args.resume {
+        if !journal_path.exists() {
+            eprintln!(
+                "tape: {}: no interrupted sweep to resume (run without --resume)",
+                journal_path.display()
+            );
+            return Ok(ExitCode::from(EXIT_INPUT));
+        }
+        match Journal::resume(&out, &header, &identities) {
+            Ok(j) => j,
+            Err(e) => return Ok(fail(&e)),
+        }
+    } else {
+        match Journal::create(&out, &header) {
+            Ok(j) => (j, BTreeMap::new()),
+            Err(e) => return Ok(fail(&e)),
+        }
+    };
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -98,63 +134,96 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INPUT));
         }
     }
+    let todo: Vec<usize> = (0..runs.len())
+        .filter(|id| !done.contains_key(id))
+        .collect();
+    let resumed = done.len();
     let progress = Progress::new(runs.len() as u64, "runs", args.json).with_message("sweep");
+    progress.set(resumed as u64);
     let started = now();
-    let results = sweep.run_all(
+    let rows = Mutex::new(done);
+    let result = sweep.run_all(
         threads,
+        &todo,
         args.keep_ledgers.then_some(ledgers.as_path()),
-        &|done| progress.set(done as u64),
+        &|r| {
+            let cells = row(&keys, r);
+            journal.append(&cells)?;
+            if let Ok(mut rows) = rows.lock() {
+                rows.insert(r.run.id, cells);
+                progress.set(rows.len() as u64);
+            }
+            Ok(())
+        },
     );
     progress.finish();
-    let results: Vec<RunResult> = match results {
-        Ok(r) => r,
-        Err(e) => return Ok(fail(&e)),
-    };
-    if let Err(e) = write_csv(&table, &sweep.keys(), &results) {
+    if let Err(e) = result {
+        eprintln!("tape: {e} (completed runs are kept: rerun with --resume to continue)");
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let rows: Vec<Vec<String>> = rows
+        .into_inner()
+        .unwrap_or_default()
+        .into_values()
+        .collect();
+    if let Err(e) = write_csv(&table, &header, &rows).and_then(|()| journal.remove()) {
         return Ok(fail(&e));
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let best = results
+    let sharpe_at = header.iter().position(|c| c == "sharpe").unwrap_or(0);
+    let best = rows
         .iter()
-        .filter(|r| r.figures.returns.sharpe.is_some())
-        .max_by(|a, b| {
-            let (x, y) = (a.figures.returns.sharpe, b.figures.returns.sharpe);
-            x.partial_cmp(&y)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(b.run.id.cmp(&a.run.id))
+        .filter_map(|r| {
+            r.get(sharpe_at)
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|s| (s, r))
+        })
+        .fold(None::<(f64, &Vec<String>)>, |best, (s, r)| match best {
+            Some((b, _)) if b >= s => best,
+            _ => Some((s, r)),
         });
+    let ran = todo.len();
     let per_s = if elapsed > 0.0 {
-        results.len() as f64 / elapsed
+        ran as f64 / elapsed
     } else {
         0.0
+    };
+    let describe = |r: &Vec<String>| -> (usize, String) {
+        let id: usize = r.first().and_then(|v| v.parse().ok()).unwrap_or(0);
+        (id, runs.get(id).map(RunSpec::describe).unwrap_or_default())
     };
     if args.json {
         let v = serde_json::json!({
             "spec": args.spec.display().to_string(),
-            "runs": results.len(),
+            "runs": rows.len(),
+            "ran": ran,
+            "resumed": resumed,
             "threads": threads,
             "table": table.display().to_string(),
-            "best_by_sharpe": best.map(|b| serde_json::json!({
-                "run": b.run.id, "params": b.run.describe(),
-                "sharpe": b.figures.returns.sharpe, "fingerprint": b.fingerprint,
-            })),
+            "best_by_sharpe": best.map(|(s, r)| {
+                let (id, params) = describe(r);
+                serde_json::json!({ "run": id, "params": params, "sharpe": s })
+            }),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
         });
         say!("{v}");
     } else {
         say!(
-            "sweep         {} runs on {threads} threads in {elapsed:.2} s ({per_s:.1} runs/s)",
-            human_count(results.len() as u64)
+            "sweep         {} runs on {threads} threads in {elapsed:.2} s ({per_s:.1} runs/s){}",
+            human_count(ran as u64),
+            if resumed > 0 {
+                format!(", {resumed} resumed from the journal")
+            } else {
+                String::new()
+            }
         );
         say!("table         {}", table.display());
-        if let Some(b) = best {
+        if let Some((s, r)) = best {
+            let (id, params) = describe(r);
             say!(
-                "best Sharpe   {:.3}, run {} ({}) — the best of {} trials: expect less out of sample",
-                b.figures.returns.sharpe.unwrap_or(0.0),
-                b.run.id,
-                b.run.describe(),
-                results.len()
+                "best Sharpe   {s:.3}, run {id} ({params}) — the best of {} trials: expect less out of sample",
+                rows.len()
             );
         }
     }
