@@ -166,3 +166,119 @@ fn a_resumed_sweep_skips_checksummed_rows_and_redoes_torn_ones() {
     other.expect_code(2);
     assert!(other.stderr.contains("another sweep"), "{}", other.stderr);
 }
+
+/// Two symbols' daily bars over four years from a fixed recurrence; from `perturb_from` (a
+/// date) on, the recurrence restarts from `future` — another future, the same past.
+fn prices_csv(perturb_from: &str, future: u64) -> String {
+    let mut out = String::from("symbol,date,open,high,low,close,volume\n");
+    let mut day = tape_engine::time::Ts::from_date(2016, 1, 4).day();
+    let mut state: u64 = 12345;
+    let mut closes = [50.0f64, 80.0];
+    let mut rows = 0;
+    let mut forked = false;
+    while rows < 1040 {
+        let weekday = (day + 3).rem_euclid(7);
+        if weekday < 5 {
+            let (y, m, d) = tape_engine::time::civil_from_days(day);
+            let date = format!("{y:04}-{m:02}-{d:02}");
+            if !forked && date.as_str() >= perturb_from {
+                forked = true;
+                state ^= future;
+            }
+            for (i, symbol) in ["AAA", "BBB"].iter().enumerate() {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let step = ((state >> 33) % 2001) as f64 / 1000.0 - 1.0; // −1 … +1
+                closes[i] *= 1.0 + 0.015 * step + 0.0004 * if i == 0 { 1.0 } else { -0.5 };
+                let c = (closes[i] * 100.0).round() / 100.0;
+                let (h, l) = (c + 0.5, c - 0.5);
+                out.push_str(&format!(
+                    "{symbol},{date},{c:.2},{h:.2},{l:.2},{c:.2},1000\n"
+                ));
+            }
+            rows += 1;
+        }
+        day += 1;
+    }
+    out
+}
+
+const WALK_SCENARIO: &str = r#"name = "walk"
+seed = 0
+
+[market]
+kind = "csv"
+files = ["prices.csv"]
+symbol_column = "symbol"
+adjust = false
+
+[market.guard]
+absurd_return = "warn"
+
+[account]
+cash = 100000.0
+
+[strategy]
+kind = "sma_cross"
+fast = 5
+slow = 20
+quantity = 100.0
+"#;
+
+const WALK_SPEC: &str = r#"scenario = "walk.toml"
+
+[grid]
+"strategy.fast" = [3, 5, 8, 12]
+"strategy.slow" = [15, 25, 40]
+
+[walk_forward]
+start = "2016-01-01"
+end = "2019-12-31"
+train_months = 12
+test_months = 6
+"#;
+
+/// No test window's data is used to choose its parameters: with the prices after 2018-01-01
+/// perturbed, every choice made on a train window that ended before then is the same, and so
+/// is every test window that ended before then; the study still reports later windows.
+#[test]
+fn walk_forward_choices_never_see_their_test_window() {
+    let dir = scratch();
+    let mut studies = Vec::new();
+    for (name, future) in [("a", 0), ("b", 0x5eed)] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).expect("made");
+        std::fs::write(sub.join("prices.csv"), prices_csv("2018-01-01", future)).expect("written");
+        std::fs::write(sub.join("walk.toml"), WALK_SCENARIO).expect("written");
+        std::fs::write(sub.join("wf.toml"), WALK_SPEC).expect("written");
+        let run = tape(&sub, &["sweep", "wf.toml", "--out", "out", "--json"]);
+        let v = run.expect_code(0).json();
+        assert_eq!(
+            v["walk_forward"]["windows"].as_array().map(Vec::len),
+            Some(6)
+        );
+        let table = std::fs::read_to_string(sub.join("out/walk_forward.csv")).expect("written");
+        let rows: Vec<Vec<String>> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
+        studies.push(rows);
+    }
+    let (a, b) = (&studies[0], &studies[1]);
+    let mut compared = 0;
+    for (ra, rb) in a.iter().zip(b) {
+        let (train_to, test_to) = (&ra[2], &ra[4]);
+        if train_to.as_str() < "2018-01-01" {
+            // Chosen run, its parameters and its train objective: columns 5 to 8.
+            assert_eq!(ra[5..9], rb[5..9], "window {} chose differently", ra[0]);
+            compared += 1;
+        }
+        if test_to.as_str() < "2018-01-01" {
+            assert_eq!(ra, rb, "window {} reported differently", ra[0]);
+        }
+    }
+    assert!(compared >= 2, "windows before the perturbation: {compared}");
+    assert_ne!(a, b, "the perturbation changes the later windows");
+}

@@ -27,3 +27,5 @@ pub mod report;
 pub mod sweep;
 /// The trend system's seven CSV outputs.
 pub mod trend_outputs;
+/// Walk-forward studies over a sweep's runs.
+pub mod walk_forward;

@@ -19,6 +19,7 @@ use tape_scenarios::builtin;
 use crate::drive::run_to_ledger;
 use crate::metrics::{self, Options};
 use crate::plan::RunPlan;
+use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
 
 /// A sweep spec, as written in its TOML file.
 #[derive(Clone, Debug, Deserialize)]
@@ -32,6 +33,9 @@ pub struct SweepSpec {
     /// Dotted keys of the scenario (`"strategy.fast"`) and the values each takes.
     #[serde(default)]
     pub grid: BTreeMap<String, Vec<toml::Value>>,
+    /// Train/test windows rolled through time (docs/sweeps.md §Walk-forward).
+    #[serde(default)]
+    pub walk_forward: Option<WalkForwardSpec>,
 }
 
 /// Why a sweep cannot run.
@@ -117,6 +121,8 @@ pub struct RunResult {
     pub fingerprint: String,
     /// `tape metrics`' figures of its ledger.
     pub figures: metrics::Metrics,
+    /// With a walk-forward: its figures on each window.
+    pub windows: Vec<WindowFigures>,
 }
 
 impl Sweep {
@@ -155,6 +161,18 @@ impl Sweep {
                 (text, file.display().to_string(), dir)
             }
         };
+        if let Some(wf) = &spec.walk_forward {
+            wf.validate().map_err(|message| SweepError::Spec {
+                origin: origin.clone(),
+                message,
+            })?;
+            if spec.seeds.len() > 1 {
+                return Err(SweepError::Spec {
+                    origin,
+                    message: "[walk_forward] chooses among parameters on one market: give at most one seed".into(),
+                });
+            }
+        }
         for (key, values) in &spec.grid {
             if values.is_empty() {
                 return Err(SweepError::Spec {
@@ -252,10 +270,18 @@ impl Sweep {
             .map_err(|e| fail(e.to_string()))?;
         let figures =
             metrics::from_ledger(ledger, &Options::default()).map_err(|e| fail(e.to_string()))?;
+        let windows = match &self.spec.walk_forward {
+            Some(wf) => {
+                let windows = wf.windows().map_err(fail)?;
+                walk_forward::measure(ledger, wf, &windows).map_err(|e| fail(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
         Ok(RunResult {
             run: run.clone(),
             fingerprint: fingerprint_hex(&outcome.ledger.fingerprint),
             figures,
+            windows,
         })
     }
 

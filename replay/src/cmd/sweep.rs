@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::sweep::{header, row, write_csv, Journal, RunSpec, Sweep, SweepError};
+use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
 
 /// Arguments of `tape sweep`.
 #[derive(Debug, clap::Args)]
@@ -89,6 +90,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let table = out.join("results.csv");
     let journal_path = Journal::path(&out);
+    if args.resume && sweep.spec.walk_forward.is_some() {
+        eprintln!(
+            "tape: {}: --resume does not cover walk-forward studies yet (their window figures are not journalled): run with --force to start over",
+            args.spec.display()
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
     if !args.resume && !args.force {
         for (path, what) in [
             (&table, "a results table"),
@@ -142,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     progress.set(resumed as u64);
     let started = now();
     let rows = Mutex::new(done);
+    let windows: Mutex<BTreeMap<usize, Vec<WindowFigures>>> = Mutex::new(BTreeMap::new());
     let result = sweep.run_all(
         threads,
         &todo,
@@ -152,6 +161,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if let Ok(mut rows) = rows.lock() {
                 rows.insert(r.run.id, cells);
                 progress.set(rows.len() as u64);
+            }
+            if !r.windows.is_empty() {
+                if let Ok(mut w) = windows.lock() {
+                    w.insert(r.run.id, r.windows.clone());
+                }
             }
             Ok(())
         },
@@ -169,6 +183,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(e) = write_csv(&table, &header, &rows).and_then(|()| journal.remove()) {
         return Ok(fail(&e));
     }
+    let study = match &sweep.spec.walk_forward {
+        Some(wf) => {
+            let per_run = windows.into_inner().unwrap_or_default();
+            match write_walk_forward(&out, &sweep, wf, &runs, &per_run) {
+                Ok(s) => Some(s),
+                Err(e) => return Ok(fail(&e)),
+            }
+        }
+        None => None,
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let sharpe_at = header.iter().position(|c| c == "sharpe").unwrap_or(0);
     let best = rows
@@ -206,6 +230,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
+            "walk_forward": study.as_ref().map(|s| serde_json::json!({
+                "objective": s.objective,
+                "windows": s.windows,
+                "out_of_sample_return": s.compounded,
+                "table": s.path.display().to_string(),
+            })),
         });
         say!("{v}");
     } else {
@@ -219,13 +249,142 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         );
         say!("table         {}", table.display());
-        if let Some((s, r)) = best {
-            let (id, params) = describe(r);
-            say!(
-                "best Sharpe   {s:.3}, run {id} ({params}) — the best of {} trials: expect less out of sample",
-                rows.len()
-            );
+        match &study {
+            Some(study) => {
+                say!(
+                    "walk-forward  {} windows, parameters chosen by {} on each train window; out of sample only:",
+                    study.windows.len(),
+                    study.objective
+                );
+                for w in &study.windows {
+                    say!("  {w}");
+                }
+                say!(
+                    "out of sample {:.2} % compounded over the test windows ({} runs tried per window)",
+                    study.compounded * 100.0,
+                    rows.len()
+                );
+                say!("study         {}", study.path.display());
+            }
+            None => {
+                if let Some((s, r)) = best {
+                    let (id, params) = describe(r);
+                    say!(
+                        "best Sharpe   {s:.3}, run {id} ({params}) — the best of {} trials: expect less out of sample",
+                        rows.len()
+                    );
+                }
+            }
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// A walk-forward's outcome: one line per window, out of sample only.
+struct Study {
+    objective: String,
+    windows: Vec<String>,
+    compounded: f64,
+    path: PathBuf,
+}
+
+/// Chooses each window's parameters on its train days and writes `DIR/walk_forward.csv`:
+/// `window`, `train_from`, `train_to`, `test_from`, `test_to`, `chosen_run`, the grid keys,
+/// `train_<objective>`, then the test window's `total_return`, `sharpe`, `max_drawdown`,
+/// `trades` (empty where no run could be chosen).
+fn write_walk_forward(
+    out: &std::path::Path,
+    sweep: &Sweep,
+    wf: &WalkForwardSpec,
+    runs: &[RunSpec],
+    per_run: &BTreeMap<usize, Vec<WindowFigures>>,
+) -> Result<Study, SweepError> {
+    let windows = wf.windows().map_err(|message| SweepError::Spec {
+        origin: "[walk_forward]".into(),
+        message,
+    })?;
+    let keys = sweep.keys();
+    let mut header: Vec<String> = [
+        "window",
+        "train_from",
+        "train_to",
+        "test_from",
+        "test_to",
+        "chosen_run",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(keys.iter().cloned());
+    header.push(format!("train_{}", wf.objective));
+    header.extend(
+        [
+            "test_total_return",
+            "test_sharpe",
+            "test_max_drawdown",
+            "test_trades",
+        ]
+        .map(String::from),
+    );
+    let figures: Vec<(usize, &[WindowFigures])> =
+        per_run.iter().map(|(id, w)| (*id, w.as_slice())).collect();
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut growth = 1.0;
+    for (k, w) in windows.iter().enumerate() {
+        let (train_from, train_to) = walk_forward::range_text(w.train);
+        let (test_from, test_to) = walk_forward::range_text(w.test);
+        let mut row = vec![
+            k.to_string(),
+            train_from,
+            train_to,
+            test_from.clone(),
+            test_to.clone(),
+        ];
+        match walk_forward::choose(&figures, k) {
+            Some(id) => {
+                let chosen = &per_run[&id][k];
+                let identity = runs[id].identity(&keys);
+                row.push(id.to_string());
+                row.extend(identity[2..].iter().cloned());
+                row.push(
+                    chosen
+                        .train_objective
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                );
+                let t = &chosen.test;
+                row.extend([
+                    t.returns.total_return.to_string(),
+                    t.returns.sharpe.map(|v| v.to_string()).unwrap_or_default(),
+                    t.drawdown.max.to_string(),
+                    t.round_trips.len().to_string(),
+                ]);
+                growth *= 1.0 + t.returns.total_return;
+                lines.push(format!(
+                    "{test_from}..{test_to}  run {id} ({})  return {:.2} %  Sharpe {}  max drawdown {:.2} %",
+                    runs[id].describe(),
+                    t.returns.total_return * 100.0,
+                    t.returns.sharpe.map_or_else(|| "–".to_string(), |v| format!("{v:.3}")),
+                    t.drawdown.max * 100.0
+                ));
+            }
+            None => {
+                row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
+                lines.push(format!(
+                    "{test_from}..{test_to}  no run has a defined {} on its train window",
+                    wf.objective
+                ));
+            }
+        }
+        rows.push(row);
+    }
+    let path = out.join("walk_forward.csv");
+    write_csv(&path, &header, &rows)?;
+    Ok(Study {
+        objective: wf.objective.clone(),
+        windows: lines,
+        compounded: growth - 1.0,
+        path,
+    })
 }
