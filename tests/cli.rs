@@ -825,9 +825,10 @@ fn replay_out_writes_the_rederived_ledger_only_when_it_matches() {
 fn a_second_run_on_a_ledger_being_written_is_refused_with_or_without_force() {
     use std::io::{BufRead, BufReader};
     let dir = scratch();
-    // A real first writer: the default run, held mid-run by reading its first durable report.
+    // A real first writer, long enough (seconds) to outlast the checks: `bench`, known to be
+    // mid-run once its first durable report arrives.
     let mut first = std::process::Command::new(tape_tests::tape_bin())
-        .args(["run", "--out", "x.tape", "--fsync", "block"])
+        .args(["run", "bench", "--out", "x.tape", "--fsync", "block"])
         .args(["--durable-log", "/dev/stderr"])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
@@ -855,11 +856,19 @@ fn a_second_run_on_a_ledger_being_written_is_refused_with_or_without_force() {
         );
         assert_eq!(second.stderr.trim().lines().count(), 1, "{}", second.stderr);
     }
-    // Let the first writer finish: its ledger is whole, untouched by the refused ones.
-    for _ in lines.by_ref() {}
-    assert!(first.wait().expect("reaped").success());
-    tape(dir.path(), &["verify", "x.tape"]).expect_code(0);
-    // Once it is done, --force replaces it as before.
+    // Repair in place would cut the live run's tail: refused.
+    let repair = tape(dir.path(), &["repair", "x.tape"]);
+    repair.expect_code(2);
+    assert!(
+        repair
+            .stderr
+            .contains("x.tape is being written by another process"),
+        "{}",
+        repair.stderr
+    );
+    // Killed, the writer's lock goes with it: no stale lock stops the next run.
+    let _ = first.kill();
+    let _ = first.wait();
     tape(dir.path(), &["run", small, "--out", "x.tape", "--force"]).expect_code(0);
 }
 

@@ -68,6 +68,15 @@ fn reference(dir: &Path) -> (Vec<u8>, Vec<u64>, Duration) {
     (bytes, reports, elapsed)
 }
 
+/// How kills are spread: over the reports the run makes, plus a delay up to the time between
+/// two of them.
+#[derive(Clone, Copy)]
+struct KillPlan {
+    reports: u64,
+    max_delay_us: u64,
+    run_us: u64,
+}
+
 /// What one kill left behind and what the checks found.
 struct Kill {
     /// The last size reported durable before the kill (0: none).
@@ -135,10 +144,16 @@ fn run_and_kill(dir: &Path, out: &str, reports: u64, delay: Duration) -> (u64, b
 }
 
 /// Checks one killed ledger against the reference; returns what it found.
-fn check_kill(dir: &Path, reference: &[u8], rng: &mut Rng, max_delay_us: u64, kill: u64) -> Kill {
+fn check_kill(dir: &Path, reference: &[u8], rng: &mut Rng, plan: KillPlan, kill: u64) -> Kill {
     let out = format!("k{kill}.tape");
-    let reports = rng.below(9);
-    let delay = Duration::from_micros(rng.below(max_delay_us));
+    // Half the kills come at a random time since the start; the others just after a random
+    // durability report (the last one is the end of the run), off the sync point by a delay.
+    let (reports, delay_us) = if rng.below(2) == 0 {
+        (0, rng.below(plan.run_us))
+    } else {
+        (1 + rng.below(plan.reports), rng.below(plan.max_delay_us))
+    };
+    let delay = Duration::from_micros(delay_us);
     let (durable, finished) = run_and_kill(dir, &out, reports, delay);
     let path = dir.join(&out);
     let left = std::fs::read(&path).unwrap_or_default();
@@ -240,8 +255,9 @@ fn kept_bytes(stdout: &str, whole: u64) -> u64 {
 fn sigkilled_runs_recover_to_a_prefix_holding_every_durable_byte() {
     let dir = scratch();
     let (reference, reports, elapsed) = reference(dir.path());
+    // Group commit: a faster core keeps the queue full, so a release build syncs less often.
     assert!(
-        reports.len() >= 5,
+        reports.len() >= 3,
         "the scenario syncs several times ({reports:?})"
     );
     assert_eq!(*reports.last().expect("some") as usize, reference.len());
@@ -249,11 +265,15 @@ fn sigkilled_runs_recover_to_a_prefix_holding_every_durable_byte() {
     let seed = env_u64("TAPE_CRASH_SEED").unwrap_or(0x7a9e_c4a5);
     let mut rng = Rng(seed);
     // Delays up to the time between two syncs, so kills spread over the whole run.
-    let max_delay_us = (elapsed.as_micros() as u64 / reports.len() as u64).max(1_000);
+    let plan = KillPlan {
+        reports: reports.len() as u64,
+        max_delay_us: (elapsed.as_micros() as u64 / reports.len() as u64).max(1_000),
+        run_us: elapsed.as_micros() as u64,
+    };
     let started = Instant::now();
     let (mut torn, mut whole, mut with_durable, mut durable_total) = (0, 0, 0, 0u64);
     for kill in 0..kills {
-        let k = check_kill(dir.path(), &reference, &mut rng, max_delay_us, kill);
+        let k = check_kill(dir.path(), &reference, &mut rng, plan, kill);
         if k.finished || k.left as usize == reference.len() {
             whole += 1;
         } else {
@@ -270,8 +290,5 @@ fn sigkilled_runs_recover_to_a_prefix_holding_every_durable_byte() {
         started.elapsed().as_secs_f64(),
         durable_total as f64 / 1e6
     );
-    assert!(
-        torn * 2 >= kills,
-        "most kills land mid-run ({torn} of {kills})"
-    );
+    assert!(torn * 3 >= kills, "kills land mid-run ({torn} of {kills})");
 }
