@@ -80,7 +80,7 @@ pub fn run_with_writer(
             histogram.saturating_record(started.elapsed().as_nanos() as u64);
         }
         bars += 1;
-        if bars % PROGRESS_EVERY == 0 {
+        if bars.is_multiple_of(PROGRESS_EVERY) {
             on_progress(bars);
         }
     }
@@ -295,7 +295,7 @@ pub fn replay_ledger_into(
             }
         }
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             on_progress(reader.read_through());
         }
     }
