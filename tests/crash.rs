@@ -49,6 +49,7 @@ fn env_u64(name: &str) -> Option<u64> {
 const RUN_ARGS: [&str; 5] = ["run", "default", "--seed", "7", "--json"];
 
 /// The uninterrupted run: its ledger bytes, its durability reports and its wall time.
+#[allow(clippy::disallowed_methods)] // kill delays are spread over the run's wall time
 fn reference(dir: &Path) -> (Vec<u8>, Vec<u64>, Duration) {
     let started = Instant::now();
     let mut args = RUN_ARGS.to_vec();
@@ -212,7 +213,7 @@ fn check_kill(dir: &Path, reference: &[u8], rng: &mut Rng, plan: KillPlan, kill:
             "{ctx}: the repaired ledger's first {kept} bytes are not the uninterrupted run's"
         );
         tape(dir, &["verify", &fixed]).expect_code(0);
-        if kill % 10 == 0 {
+        if kill.is_multiple_of(10) {
             tape(dir, &["replay", &fixed]).expect_code(0);
         }
     } else {
@@ -252,6 +253,7 @@ fn kept_bytes(stdout: &str, whole: u64) -> u64 {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the harness times itself for its report; the core never sees it
 fn sigkilled_runs_recover_to_a_prefix_holding_every_durable_byte() {
     let dir = scratch();
     let (reference, reports, elapsed) = reference(dir.path());
