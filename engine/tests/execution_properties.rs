@@ -50,7 +50,7 @@ impl Strategy for RandomOrders {
                 &[tape_engine::event::ReasonValue::Int(draw as i64 & 0xFFFF)],
             );
             let close = view.latest(symbol).expect("updated").close.raw();
-            if draw % 5 == 0 {
+            if draw.is_multiple_of(5) {
                 if let Some(w) = view.working_orders(symbol).first() {
                     out.cancel(symbol, w.order, reason);
                 }
@@ -62,7 +62,7 @@ impl Strategy for RandomOrders {
                 if let Some(w) = view.working_orders(symbol).last() {
                     let price = Price::from_raw((close / TICK).max(2) * TICK + (draw % 3) as i64)
                         .expect("positive");
-                    let (limit, stop) = if draw % 2 == 0 {
+                    let (limit, stop) = if draw.is_multiple_of(2) {
                         (Some(price), None)
                     } else {
                         (None, Some(price))

@@ -1208,6 +1208,58 @@ fn creating_over_an_existing_ledger_is_refused() {
 }
 
 #[test]
+fn a_second_writer_to_a_locked_ledger_is_refused_and_changes_nothing() {
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("held.tape");
+    let first = LedgerWriter::create(&path, &f.header, FsyncPolicy::Never, false)
+        .expect("the first writer starts");
+    let before = std::fs::read(&path).expect("the header is written");
+    for replace in [false, true] {
+        match LedgerWriter::create(&path, &f.header, FsyncPolicy::Never, replace) {
+            Err(LedgerWriteError::Locked { path: p }) => assert_eq!(p, path),
+            Err(other) => panic!("expected Locked (replace {replace}), got {other:?}"),
+            Ok(_) => panic!("a second writer started (replace {replace})"),
+        }
+        assert!(
+            std::fs::read(&path).expect("still there") == before,
+            "the refused writer truncated nothing"
+        );
+    }
+    first
+        .finish(f.frames.clone())
+        .expect("the first writer finishes");
+    // Finished, the lock is gone: replacing works again.
+    drop(LedgerWriter::create(&path, &f.header, FsyncPolicy::Never, true).expect("replaces"));
+}
+
+#[test]
+fn a_directory_or_a_path_under_a_file_is_refused_by_name() {
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for replace in [false, true] {
+        match LedgerWriter::create(dir.path(), &f.header, FsyncPolicy::Never, replace) {
+            Err(e @ LedgerWriteError::IsDirectory { .. }) => {
+                assert!(e.to_string().contains("is a directory"), "{e}")
+            }
+            Err(other) => panic!("expected IsDirectory, got {other:?}"),
+            Ok(_) => panic!("wrote a ledger over a directory"),
+        }
+    }
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "x").expect("temp dir is writable");
+    for path in [file.join("x.tape"), dir.path().join("missing/x.tape")] {
+        match LedgerWriter::create(&path, &f.header, FsyncPolicy::Never, true) {
+            Err(e @ LedgerWriteError::NoDirectory { .. }) => {
+                assert!(e.to_string().contains(&path.display().to_string()), "{e}")
+            }
+            Err(other) => panic!("expected NoDirectory for {}, got {other:?}", path.display()),
+            Ok(_) => panic!("wrote {}", path.display()),
+        }
+    }
+}
+
+#[test]
 fn a_run_with_no_events_writes_a_ledger_that_verifies() {
     let header = common::header("[run]\nname = \"empty\"\n");
     let dir = tempfile::tempdir().expect("a temp dir");

@@ -9,8 +9,8 @@ use tape_engine::event::{Event, EventBody, EventClass, EventKind};
 use tape_engine::ledger::frame::{decode_event, FrameHeader};
 use tape_engine::ledger::prefetch::Frame;
 use tape_engine::ledger::{
-    FsyncPolicy, Header, LedgerReadError, LedgerReader, LedgerSummary, LedgerWriteError,
-    LedgerWriter, PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
+    DurableReport, FsyncPolicy, Header, LedgerReadError, LedgerReader, LedgerSummary,
+    LedgerWriteError, LedgerWriter, PrefetchedFrames, WriterSummary, HANDOFF_BYTES,
 };
 use tape_engine::sequencer::{Sequencer, SequencerError, SourcedInput, TimedInput};
 use tape_engine::time::Ts;
@@ -80,7 +80,7 @@ pub fn run_with_writer(
             histogram.saturating_record(started.elapsed().as_nanos() as u64);
         }
         bars += 1;
-        if bars % PROGRESS_EVERY == 0 {
+        if bars.is_multiple_of(PROGRESS_EVERY) {
             on_progress(bars);
         }
     }
@@ -98,7 +98,19 @@ pub fn run_to_ledger(
     replace: bool,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutcome, RunError> {
-    let writer = LedgerWriter::create(path, &plan.header, fsync, replace)?;
+    run_to_ledger_reporting(plan, path, fsync, replace, None, on_progress)
+}
+
+/// [`run_to_ledger`], with `report` called after every sync with the ledger's durable size.
+pub fn run_to_ledger_reporting(
+    plan: &RunPlan,
+    path: &Path,
+    fsync: FsyncPolicy,
+    replace: bool,
+    report: Option<DurableReport>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<RunOutcome, RunError> {
+    let writer = LedgerWriter::create_reporting(path, &plan.header, fsync, replace, report)?;
     run_with_writer(
         plan,
         plan.core(),
@@ -283,7 +295,7 @@ pub fn replay_ledger_into(
             }
         }
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             on_progress(reader.read_through());
         }
     }

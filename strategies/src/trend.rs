@@ -877,7 +877,7 @@ impl Strategy for Trend {
         }
         let cycle_day = day - warm;
         let every = u64::from(self.params.recalc_every.max(1));
-        let recalculated = cycle_day % every == 0;
+        let recalculated = cycle_day.is_multiple_of(every);
         if recalculated {
             self.week_id += 1;
             let why = Reason::new(STALE_WEEK.id, &[ReasonValue::Int(self.week_id.into())]);

@@ -96,5 +96,8 @@ pub fn workspace_root() -> PathBuf {
 /// the golden ledger.
 pub const SMALL_SCENARIO: &str = include_str!("../golden/small.toml");
 
+/// A ledger holding one event of every kind.
+pub mod every_kind;
+
 /// A deliberately leaky strategy for the look-ahead fuzzer's own tests.
 pub mod leaky;

@@ -64,9 +64,20 @@ pub enum LedgerWriteError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The ledger is held by another writer.
+    /// The file exists and replacing it was not asked for.
     #[error("ledger {path} exists (pass --force to replace it, or choose another --out)")]
     Exists { path: PathBuf },
+    /// Another writer (a running `tape run`) holds the file's lock.
+    #[error("ledger {path} is being written by another process (wait for it to finish, or choose another --out)")]
+    Locked { path: PathBuf },
+    /// The path names a directory.
+    #[error(
+        "cannot create ledger {path}: it is a directory (give a file name, e.g. {path}/run.tape)"
+    )]
+    IsDirectory { path: PathBuf },
+    /// A component of the path's directory is missing or is not a directory.
+    #[error("cannot create ledger {path}: its directory does not exist or a part of it is a file (create the directory, or choose another --out)")]
+    NoDirectory { path: PathBuf },
     /// A write failed (disk full, I/O error).
     #[error("writing ledger {path} failed at byte {offset}: {source}; the ledger stops there (run `tape repair`)")]
     Write {

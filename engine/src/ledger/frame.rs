@@ -120,7 +120,7 @@ impl FrameHeader {
     /// Whether the length field is one a writer could have produced.
     pub fn len_is_plausible(&self) -> bool {
         let len = self.len as usize;
-        (FRAME_HEADER_LEN..=MAX_FRAME_LEN).contains(&len) && len % 8 == 0
+        (FRAME_HEADER_LEN..=MAX_FRAME_LEN).contains(&len) && len.is_multiple_of(8)
     }
 }
 
@@ -134,7 +134,7 @@ pub fn frame_crc(frame: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         if frame.len() <= 4096
-            && frame.len() % 8 == 0
+            && frame.len().is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("sse4.2")
         {
             // SAFETY: SSE 4.2 is available, checked just above.

@@ -202,7 +202,7 @@ impl Header {
             });
         }
         let len = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
-        if !(64..=MAX_HEADER_LEN).contains(&len) || len % 8 != 0 {
+        if !(64..=MAX_HEADER_LEN).contains(&len) || !len.is_multiple_of(8) {
             return Err(LedgerReadError::HeaderCorrupt {
                 detail: format!("implausible header length {len}"),
             });

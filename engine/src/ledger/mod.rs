@@ -24,7 +24,7 @@ pub use header::{Header, InputSource, FORMAT_VERSION, MIN_FORMAT_VERSION};
 pub use prefetch::PrefetchedFrames;
 pub use reader::{EventFrame, LedgerReader, LedgerSummary};
 pub use repair::{repair, RepairError, RepairOutcome};
-pub use writer::{FsyncPolicy, LedgerWriter, Storage, WriterSummary, HANDOFF_BYTES};
+pub use writer::{DurableReport, FsyncPolicy, LedgerWriter, Storage, WriterSummary, HANDOFF_BYTES};
 
 /// A fingerprint (32-byte chain head) as lowercase hex.
 pub fn fingerprint_hex(fingerprint: &[u8; 32]) -> String {

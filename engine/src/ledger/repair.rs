@@ -1,7 +1,8 @@
 //! `tape repair`: cut a torn tail, keep every whole frame, re-seal and close the ledger.
 //!
 //! Repair never cuts over corruption: if a valid frame follows the damage, cutting would
-//! throw away good frames, so it refuses and says so.
+//! throw away good frames, so it refuses and says so. Nor does it repair in place a ledger
+//! whose writer still holds its lock: the "torn tail" is then a run still going.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -38,6 +39,9 @@ pub enum RepairError {
     /// The ledger could not be read, or is corrupt (repair refuses to cut over corruption).
     #[error(transparent)]
     Read(#[from] LedgerReadError),
+    /// A running writer holds the ledger's lock; repairing in place would cut its live tail.
+    #[error("ledger {path} is being written by another process; repair it once that run has stopped (or pass --out to repair a copy)")]
+    Locked { path: PathBuf },
     /// Writing the repaired ledger failed.
     #[error("cannot write the repaired ledger {path}: {source}")]
     Write {
@@ -48,6 +52,11 @@ pub enum RepairError {
 
 /// Repairs `path` in place, or writes the repaired ledger to `out` leaving `path` untouched.
 pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairError> {
+    // In place, take the writer's lock first and keep it until the file is closed again.
+    let in_place = match out {
+        Some(_) => None,
+        None => lock_for_repair(path)?,
+    };
     let mut reader = LedgerReader::open(path)?;
     let failure = loop {
         match reader.next_event() {
@@ -129,10 +138,13 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
             dst
         }
         None => {
-            let f = OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(write_err)?;
+            let f = match in_place {
+                Some(f) => f,
+                None => OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(write_err)?,
+            };
             f.set_len(cut_at).map_err(write_err)?;
             f
         }
@@ -149,6 +161,22 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
         kept_events: tail.next_seq,
         fingerprint: chain,
     })
+}
+
+/// Opens `path` for writing and takes the writer's lock, refusing while a writer holds it.
+/// A file that cannot be opened for writing is left to the reader and the cut to report:
+/// an intact read-only ledger still needs no repair.
+fn lock_for_repair(path: &Path) -> Result<Option<File>, RepairError> {
+    let Ok(file) = OpenOptions::new().write(true).open(path) else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RepairError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(LedgerReadError::from(source).into()),
+    }
 }
 
 /// Syncs the directory holding `path`, so a newly created file's name is durable too.

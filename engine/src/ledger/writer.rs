@@ -14,7 +14,13 @@
 //!   `fdatasync` once the channel has nothing more queued (group commit). A failed sync stops
 //!   the writer with [`LedgerWriteError::Sync`]; it is never retried, because a retried
 //!   `fsync` can report success after the kernel dropped the dirty pages.
-//! - [`LedgerWriter::durable_bytes`] never exceeds what a returned `fdatasync` covered.
+//! - [`LedgerWriter::durable_bytes`] never exceeds what a returned `fdatasync` covered, and
+//!   neither does any offset passed to a [`DurableReport`]: it is called after the sync
+//!   returned, with the file size that sync covered.
+//! - One writer per file: [`LedgerWriter::create`] takes an exclusive lock (`flock`) on the
+//!   file before truncating it, and the lock lives as long as the writer thread holds the
+//!   file. A second writer is refused with [`LedgerWriteError::Locked`], and the lock goes
+//!   away with the process, so a crashed writer never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -69,6 +75,10 @@ impl Storage for File {
     }
 }
 
+/// Called on the writer thread after every `fdatasync` that returned, with the number of
+/// bytes of the file it covered (the durable prefix). `tape run --durable-log` writes these.
+pub type DurableReport = Box<dyn FnMut(u64) + Send>;
+
 /// What a finished writer reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriterSummary {
@@ -99,42 +109,50 @@ pub struct LedgerWriter {
 }
 
 impl LedgerWriter {
-    /// Creates the file at `path` (replacing an existing one only if `replace`), writes the
-    /// header, syncs the directory (unless `fsync` is `Never`) and starts the thread.
+    /// Creates the file at `path` (replacing an existing one only if `replace`), locks it,
+    /// writes the header, syncs the directory (unless `fsync` is `Never`) and starts the
+    /// thread.
     pub fn create(
         path: &Path,
         header: &Header,
         fsync: FsyncPolicy,
         replace: bool,
     ) -> Result<Self, LedgerWriteError> {
-        let mut options = OpenOptions::new();
-        options.write(true);
-        if replace {
-            options.create(true).truncate(true);
-        } else {
-            options.create_new(true);
-        }
-        let file = options.open(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists => LedgerWriteError::Exists {
-                path: path.to_path_buf(),
-            },
-            _ => LedgerWriteError::Create {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
+        Self::create_reporting(path, header, fsync, replace, None)
+    }
+
+    /// [`create`](Self::create), calling `report` after every sync with the durable size.
+    pub fn create_reporting(
+        path: &Path,
+        header: &Header,
+        fsync: FsyncPolicy,
+        replace: bool,
+        report: Option<DurableReport>,
+    ) -> Result<Self, LedgerWriteError> {
+        let file = open_locked(path, replace)?;
         if fsync != FsyncPolicy::Never {
             sync_parent_dir(path)?;
         }
-        Self::start(file, path.to_path_buf(), header, fsync)
+        Self::start_reporting(file, path.to_path_buf(), header, fsync, report)
     }
 
     /// Starts a writer over any [`Storage`]; writes the header first.
     pub fn start<S: Storage>(
+        storage: S,
+        path: PathBuf,
+        header: &Header,
+        fsync: FsyncPolicy,
+    ) -> Result<Self, LedgerWriteError> {
+        Self::start_reporting(storage, path, header, fsync, None)
+    }
+
+    /// [`start`](Self::start), calling `report` after every sync with the durable size.
+    pub fn start_reporting<S: Storage>(
         mut storage: S,
         path: PathBuf,
         header: &Header,
         fsync: FsyncPolicy,
+        report: Option<DurableReport>,
     ) -> Result<Self, LedgerWriteError> {
         let header_bytes = header.encode();
         storage
@@ -165,6 +183,7 @@ impl LedgerWriter {
             sealed_through: 0,
             out: Vec::with_capacity(HANDOFF_BYTES + (1 << 16)),
             durable: Arc::clone(&durable),
+            report,
         };
         state.hasher.update(&state.chain);
         let thread = std::thread::Builder::new()
@@ -253,6 +272,81 @@ impl Drop for LedgerWriter {
     }
 }
 
+/// Opens `path` for writing and takes the writer's lock before anything is truncated, so a
+/// refused second writer leaves the first one's ledger untouched.
+fn open_locked(path: &Path, replace: bool) -> Result<File, LedgerWriteError> {
+    if path.is_dir() {
+        return Err(LedgerWriteError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let create_err = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            // Name the live writer rather than the file's mere existence: --force would not help.
+            if File::open(path).is_ok_and(|f| is_locked(&f)) {
+                LedgerWriteError::Locked {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                LedgerWriteError::Exists {
+                    path: path.to_path_buf(),
+                }
+            }
+        }
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::NotFound => {
+            LedgerWriteError::NoDirectory {
+                path: path.to_path_buf(),
+            }
+        }
+        _ => LedgerWriteError::Create {
+            path: path.to_path_buf(),
+            source,
+        },
+    };
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if replace {
+        // No truncate here: the lock must be held first.
+        options.create(true);
+    } else {
+        options.create_new(true);
+    }
+    let file = options.open(path).map_err(create_err)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(LedgerWriteError::Locked {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(std::fs::TryLockError::Error(source)) => {
+            return Err(LedgerWriteError::Create {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    if replace {
+        file.set_len(0).map_err(|source| LedgerWriteError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(file)
+}
+
+/// Whether another open file description holds the writer's lock on `file`.
+fn is_locked(file: &File) -> bool {
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}
+
 fn sync_parent_dir(path: &Path) -> Result<(), LedgerWriteError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -289,6 +383,7 @@ struct WriterThread<S: Storage> {
     sealed_through: u64,
     out: Vec<u8>,
     durable: Arc<AtomicU64>,
+    report: Option<DurableReport>,
 }
 
 impl<S: Storage> WriterThread<S> {
@@ -431,6 +526,9 @@ impl<S: Storage> WriterThread<S> {
             })?;
         self.synced_through_seal = self.sealed_through;
         self.durable.store(self.written, Ordering::Release);
+        if let Some(report) = self.report.as_mut() {
+            report(self.written);
+        }
         Ok(())
     }
 }

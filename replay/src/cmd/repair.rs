@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_OK))
         }
         Err(RepairError::Read(e)) => Ok(report_read_error(&args.file, &e)),
-        Err(e @ RepairError::Write { .. }) => {
+        Err(e @ (RepairError::Write { .. } | RepairError::Locked { .. })) => {
             eprintln!("tape: {e}");
             Ok(ExitCode::from(EXIT_INPUT))
         }

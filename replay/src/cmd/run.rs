@@ -2,10 +2,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tape_engine::ledger::{fingerprint_hex, FsyncPolicy, InputSource, LedgerReader};
+use tape_engine::ledger::{fingerprint_hex, DurableReport, FsyncPolicy, InputSource, LedgerReader};
 
 use super::{human_bytes, human_count, now, EXIT_OK};
-use crate::drive::run_to_ledger;
+use crate::drive::run_to_ledger_reporting;
 use crate::plan::RunPlan;
 use crate::progress::Progress;
 use tape_scenarios::loader::guard::{DataReport, Policy};
@@ -35,6 +35,10 @@ pub struct Args {
     /// (an earlier run of the same scenario).
     #[arg(long, value_name = "LEDGER")]
     pub since: Option<PathBuf>,
+    /// Append a line to FILE after every sync of the ledger: the number of bytes of the
+    /// ledger that are durable (fdatasync returned). For crash tests and for tailing a run.
+    #[arg(long, value_name = "FILE")]
+    pub durable_log: Option<PathBuf>,
 }
 
 /// `--fsync` values.
@@ -90,11 +94,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    let report = match &args.durable_log {
+        Some(log) => Some(durable_log(log)?),
+        None => None,
+    };
     let progress = Progress::new(plan.total_bars(), "bars", args.json).with_message("run");
     let started = now();
-    let outcome = run_to_ledger(&plan, &path, args.fsync.into(), replace, &mut |bars| {
-        progress.set(bars)
-    });
+    let outcome = run_to_ledger_reporting(
+        &plan,
+        &path,
+        args.fsync.into(),
+        replace,
+        report,
+        &mut |bars| progress.set(bars),
+    );
     progress.finish();
     let outcome = outcome?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -188,6 +201,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Opens `--durable-log` for appending; each sync appends one line, the durable size in
+/// bytes, in one `write(2)`, so a reader never sees half a number followed by more.
+fn durable_log(path: &std::path::Path) -> anyhow::Result<DurableReport> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot open the durable log {} (check the path and its directory)",
+                path.display()
+            )
+        })?;
+    Ok(Box::new(move |bytes| {
+        // A failed log line only makes the log say less than is durable, never more: the
+        // ledger, not the log, is the record, so the run goes on.
+        let _ = file.write_all(format!("{bytes}\n").as_bytes());
+    }))
 }
 
 /// The data guard's findings, in a few lines.

@@ -26,7 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut n = 0u64;
         while reader.next_event()?.is_some() {
             n += 1;
-            if n % crate::drive::PROGRESS_EVERY == 0 {
+            if n.is_multiple_of(crate::drive::PROGRESS_EVERY) {
                 progress.set(reader.offset());
             }
         }

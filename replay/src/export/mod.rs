@@ -485,7 +485,7 @@ pub fn scan(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Layout, Export
             .or_insert_with(|| Table::new(kind))
             .observe(&event.body.fields());
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             progress(reader.offset());
         }
     }
@@ -640,7 +640,7 @@ pub fn write(
         writers[i].write(&row)?;
         rows[i] += 1;
         events += 1;
-        if events % PROGRESS_EVERY == 0 {
+        if events.is_multiple_of(PROGRESS_EVERY) {
             progress(reader.offset());
         }
     }
