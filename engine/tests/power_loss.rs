@@ -321,6 +321,8 @@ fn after_a_power_cut_repair_keeps_every_durable_event_and_no_wrong_one() {
         "the fixture has {} blocks",
         f.summary.blocks
     );
+    // A test's own knob, not the core's: the longer run is this test with more cuts.
+    #[allow(clippy::disallowed_methods)]
     let cuts: u64 = std::env::var("TAPE_POWER_CUTS")
         .ok()
         .and_then(|v| v.parse().ok())
