@@ -6,6 +6,10 @@
 //! - **torn tail**: no valid frame follows the damage (a crash mid-append);
 //! - **corruption**: a valid frame follows it (a flipped bit, a bad disk, an edit).
 //!
+//! Except: damage at or after the ledger's durable mark (see [`super::durable`]) is a torn
+//! tail even when valid frames follow, because none of those bytes was reported durable and
+//! a power cut writes unsynced pages back in any order, leaving holes before later frames.
+//!
 //! Memory is one read buffer of [`READ_BUFFER_BYTES`], whatever the ledger's length: a block
 //! is hashed in one call from the buffer, so the buffer keeps the open block's bytes, and the
 //! reader bounds a block at `block_target_bytes + MAX_FRAME_LEN`.
@@ -89,12 +93,19 @@ pub struct LedgerReader<R: Read + Seek> {
     /// File offset just past the last seal (the end of the last whole block).
     sealed_through: u64,
     trailer: Option<LedgerClosed>,
+    /// Bytes a returned `fdatasync` covered, from the ledger's durable mark.
+    durable_bytes: Option<u64>,
+    /// `h_0`: BLAKE3 of the header bytes.
+    h0: [u8; 32],
 }
 
 impl LedgerReader<File> {
-    /// Opens a ledger file and reads its header.
+    /// Opens a ledger file and reads its header, and its durable mark if it has one.
     pub fn open(path: &Path) -> Result<Self, LedgerReadError> {
-        Self::new(File::open(path)?)
+        let mut reader = Self::new(File::open(path)?)?;
+        let mark = super::durable::read_mark(path, reader.header.salt, &reader.h0);
+        reader.durable_bytes = mark.map(|m| m.durable_bytes);
+        Ok(reader)
     }
 }
 
@@ -143,7 +154,26 @@ impl<R: Read + Seek> LedgerReader<R> {
             blocks: 0,
             sealed_through: header_len as u64,
             trailer: None,
+            durable_bytes: None,
+            h0: chain,
         })
+    }
+
+    /// Treats damage at or after `durable_bytes` as a torn tail (see the module docs):
+    /// what [`open`](LedgerReader::open) does with the ledger's durable mark.
+    pub fn with_durable_bytes(mut self, durable_bytes: Option<u64>) -> Self {
+        self.durable_bytes = durable_bytes;
+        self
+    }
+
+    /// Bytes a returned `fdatasync` covered, if the ledger has a durable mark.
+    pub fn durable_bytes(&self) -> Option<u64> {
+        self.durable_bytes
+    }
+
+    /// `h_0`, the BLAKE3 of the header bytes: the start of the hash chain.
+    pub fn h0(&self) -> &[u8; 32] {
+        &self.h0
     }
 
     /// The ledger's header.
@@ -382,6 +412,14 @@ impl<R: Read + Seek> LedgerReader<R> {
 
     /// Classifies damage at `offset` by looking for any valid frame after it.
     fn damage(&mut self, offset: u64, detail: String) -> LedgerReadError {
+        if let Some(durable) = self.durable_bytes.filter(|&d| offset >= d) {
+            return LedgerReadError::TornTail {
+                offset,
+                detail: format!(
+                    "{detail}, after the last durable byte {durable} (writes a power cut dropped)"
+                ),
+            };
+        }
         match find_valid_frame_after(&mut self.src, offset, self.header.salt) {
             Ok(Some(next)) => LedgerReadError::Corrupt {
                 offset,

@@ -1,13 +1,17 @@
 //! `tape repair`: cut a torn tail, keep every whole frame, re-seal and close the ledger.
 //!
 //! Repair never cuts over corruption: if a valid frame follows the damage, cutting would
-//! throw away good frames, so it refuses and says so. Nor does it repair in place a ledger
-//! whose writer still holds its lock: the "torn tail" is then a run still going.
+//! throw away good frames, so it refuses and says so. Damage at or after the ledger's
+//! durable mark is a torn tail whatever follows (nothing there was reported durable; see
+//! [`super::durable`]), so repair cuts it, and in place it then removes the mark. Nor does
+//! it repair in place a ledger whose writer still holds its lock: the "torn tail" is then
+//! a run still going.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::durable::mark_path;
 use super::error::LedgerReadError;
 use super::frame::{encode_seal, encode_trailer, BlockSealed, LedgerClosed};
 use super::reader::LedgerReader;
@@ -154,6 +158,13 @@ pub fn repair(path: &Path, out: Option<&Path>) -> Result<RepairOutcome, RepairEr
     file.sync_all().map_err(write_err)?;
     if out.is_some() {
         sync_dir_of(target).map_err(write_err)?;
+    } else {
+        // The repaired file is synced whole, so the mark has nothing left to excuse: without
+        // it, any later damage is corruption again.
+        match std::fs::remove_file(mark_path(path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write_err(e)),
+            _ => {}
+        }
     }
     Ok(RepairOutcome::Repaired {
         cut_at,

@@ -14,9 +14,10 @@
 //!   `fdatasync` once the channel has nothing more queued (group commit). A failed sync stops
 //!   the writer with [`LedgerWriteError::Sync`]; it is never retried, because a retried
 //!   `fsync` can report success after the kernel dropped the dirty pages.
-//! - [`LedgerWriter::durable_bytes`] never exceeds what a returned `fdatasync` covered, and
-//!   neither does any offset passed to a [`DurableReport`]: it is called after the sync
-//!   returned, with the file size that sync covered.
+//! - [`LedgerWriter::durable_bytes`] never exceeds what a returned `fdatasync` covered, nor
+//!   the durable mark (see [`super::durable`]) recorded after it, and neither does any
+//!   offset passed to a [`DurableReport`]: it is called after the sync returned, with the
+//!   file size that sync covered.
 //! - One writer per file: [`LedgerWriter::create`] takes an exclusive lock (`flock`) on the
 //!   file before truncating it, and the lock lives as long as the writer thread holds the
 //!   file. A second writer is refused with [`LedgerWriteError::Locked`], and the lock goes
@@ -31,6 +32,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use super::durable::{ledger_id, DurableMark, MarkFile};
 use super::error::LedgerWriteError;
 use super::frame::{encode_seal, encode_trailer, BlockSealed, FrameHeader, LedgerClosed};
 use super::header::Header;
@@ -64,6 +66,30 @@ pub trait Storage: Send + 'static {
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()>;
     /// Makes everything appended so far durable (`fdatasync`).
     fn sync(&mut self) -> std::io::Result<()>;
+    /// Records durably, after a returned [`sync`](Self::sync), how far the ledger is durable
+    /// (the side file of [`super::durable`]). Sinks without a side file keep nothing.
+    fn record_durable(&mut self, mark: &DurableMark) -> std::io::Result<()> {
+        let _ = mark;
+        Ok(())
+    }
+}
+
+/// A ledger file with its durable mark: what [`LedgerWriter::create`] writes through.
+pub struct LedgerFile {
+    file: File,
+    marks: MarkFile,
+}
+
+impl Storage for LedgerFile {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+    fn record_durable(&mut self, mark: &DurableMark) -> std::io::Result<()> {
+        self.marks.record(mark)
+    }
 }
 
 impl Storage for File {
@@ -130,10 +156,23 @@ impl LedgerWriter {
         report: Option<DurableReport>,
     ) -> Result<Self, LedgerWriteError> {
         let file = open_locked(path, replace)?;
-        if fsync != FsyncPolicy::Never {
-            sync_parent_dir(path)?;
+        if fsync == FsyncPolicy::Never {
+            return Self::start_reporting(file, path.to_path_buf(), header, fsync, report);
         }
-        Self::start_reporting(file, path.to_path_buf(), header, fsync, report)
+        // The side file first, emptied, so no earlier mark can describe this ledger; one
+        // directory sync then covers both names.
+        let marks = MarkFile::create(path).map_err(|source| LedgerWriteError::Create {
+            path: super::durable::mark_path(path),
+            source,
+        })?;
+        sync_parent_dir(path)?;
+        Self::start_reporting(
+            LedgerFile { file, marks },
+            path.to_path_buf(),
+            header,
+            fsync,
+            report,
+        )
     }
 
     /// Starts a writer over any [`Storage`]; writes the header first.
@@ -162,16 +201,34 @@ impl LedgerWriter {
                 offset: 0,
                 source,
             })?;
+        // A first mark, of nothing durable yet: from here on a power cut can leave holes that
+        // readers must not call corruption, because the writer has not reported any byte.
+        let h0 = *blake3::hash(&header_bytes).as_bytes();
+        let first = DurableMark {
+            salt: header.salt,
+            ledger_id: ledger_id(&h0),
+            generation: 1,
+            durable_bytes: 0,
+        };
+        storage
+            .record_durable(&first)
+            .map_err(|source| LedgerWriteError::Sync {
+                path: path.clone(),
+                durable: 0,
+                source,
+            })?;
         let (tx, rx) = bounded::<Message>(CHANNEL_DEPTH);
         let (recycle_tx, recycled) = bounded::<Vec<u8>>(CHANNEL_DEPTH + 1);
         let durable = Arc::new(AtomicU64::new(0));
         let mut state = WriterThread {
+            ledger_id: first.ledger_id,
+            marks: first.generation,
             storage,
             path,
             fsync,
             salt: header.salt,
             block_target: header.block_target_bytes as usize,
-            chain: *blake3::hash(&header_bytes).as_bytes(),
+            chain: h0,
             hasher: blake3::Hasher::new(),
             block_frames: 0,
             block_bytes: 0,
@@ -363,6 +420,10 @@ fn sync_parent_dir(path: &Path) -> Result<(), LedgerWriteError> {
 
 struct WriterThread<S: Storage> {
     storage: S,
+    /// Names this ledger in its durable marks.
+    ledger_id: [u8; 16],
+    /// Durable marks recorded.
+    marks: u64,
     path: PathBuf,
     fsync: FsyncPolicy,
     salt: u32,
@@ -517,13 +578,22 @@ impl<S: Storage> WriterThread<S> {
     }
 
     fn sync(&mut self) -> Result<(), LedgerWriteError> {
-        self.storage
-            .sync()
-            .map_err(|source| LedgerWriteError::Sync {
-                path: self.path.clone(),
-                durable: self.durable.load(Ordering::Acquire),
-                source,
-            })?;
+        let failed = |source| LedgerWriteError::Sync {
+            path: self.path.clone(),
+            durable: self.durable.load(Ordering::Acquire),
+            source,
+        };
+        self.storage.sync().map_err(failed)?;
+        // Recorded before it is reported, so a reader after a power cut knows at least as
+        // much as anyone was told.
+        self.marks += 1;
+        let mark = DurableMark {
+            salt: self.salt,
+            ledger_id: self.ledger_id,
+            generation: self.marks,
+            durable_bytes: self.written,
+        };
+        self.storage.record_durable(&mark).map_err(failed)?;
         self.synced_through_seal = self.sealed_through;
         self.durable.store(self.written, Ordering::Release);
         if let Some(report) = self.report.as_mut() {
