@@ -124,20 +124,29 @@ pub fn read_mark(ledger: &Path, salt: u32, h0: &[u8; 32]) -> Option<DurableMark>
 /// The open side file a writer updates.
 pub struct MarkFile {
     file: File,
+    path: PathBuf,
 }
 
 impl MarkFile {
     /// Creates (or empties) the side file of `ledger` and syncs it, so a mark left by an
     /// earlier ledger of the same name can never describe this one.
     pub fn create(ledger: &Path) -> std::io::Result<Self> {
+        let path = mark_path(ledger);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(mark_path(ledger))?;
+            .open(&path)?;
         file.sync_all()?;
-        Ok(Self { file })
+        Ok(Self { file, path })
+    }
+
+    /// Deletes the side file once the ledger is closed and synced whole. Best effort: the
+    /// last mark covers the whole file, so a mark that survives (a failed unlink, or one a
+    /// power cut undoes) excuses nothing.
+    pub fn remove(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 
     /// Writes `mark` into its slot and syncs it.

@@ -72,6 +72,9 @@ pub trait Storage: Send + 'static {
         let _ = mark;
         Ok(())
     }
+    /// Called once the trailer is durable: the ledger is complete, so a durable mark has
+    /// nothing left to tell a reader and its side file can go.
+    fn closed(&mut self) {}
 }
 
 /// A ledger file with its durable mark: what [`LedgerWriter::create`] writes through.
@@ -89,6 +92,9 @@ impl Storage for LedgerFile {
     }
     fn record_durable(&mut self, mark: &DurableMark) -> std::io::Result<()> {
         self.marks.record(mark)
+    }
+    fn closed(&mut self) {
+        self.marks.remove();
     }
 }
 
@@ -505,6 +511,7 @@ impl<S: Storage> WriterThread<S> {
         self.write_out()?;
         if self.fsync != FsyncPolicy::Never {
             self.sync()?;
+            self.storage.closed();
         }
         Ok(WriterSummary {
             fingerprint: self.chain,

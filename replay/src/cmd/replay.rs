@@ -69,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         } else {
             let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(tape_engine::ledger::durable::mark_path(&partial));
             if let Err(e) = sealed {
                 eprintln!("tape: cannot write {}: {e}", out.display());
                 return Ok(ExitCode::from(EXIT_INPUT));
