@@ -282,3 +282,85 @@ fn walk_forward_choices_never_see_their_test_window() {
     assert!(compared >= 2, "windows before the perturbation: {compared}");
     assert_ne!(a, b, "the perturbation changes the later windows");
 }
+
+const SAMPLED: &str = r#"scenario = "default"
+
+[grid]
+"strategy.slow" = [60, 80]
+
+[sample]
+count = 3
+seed = SEED
+
+[sample.space]
+"strategy.fast" = [5, 30]
+"#;
+
+/// The parameter columns of a sampled sweep's table, run by run.
+fn sampled_points(dir: &std::path::Path, seed: u64, out: &str) -> Vec<(String, String)> {
+    let name = format!("{out}.toml");
+    std::fs::write(dir.join(&name), SAMPLED.replace("SEED", &seed.to_string())).expect("written");
+    tape(dir, &["sweep", &name, "--out", out]).expect_code(0);
+    let table = std::fs::read_to_string(dir.join(out).join("results.csv")).expect("written");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    assert_eq!(
+        header[..4],
+        ["run", "seed", "strategy.fast", "strategy.slow"]
+    );
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[2].to_string(), cells[3].to_string())
+        })
+        .collect()
+}
+
+/// A sample is a function of its seed: the same seed draws the same points, another seed
+/// other points, every drawn value lies in its range, and the grid crosses the sample.
+#[test]
+fn a_sample_is_drawn_from_its_seed_within_its_ranges() {
+    let dir = scratch();
+    let first = sampled_points(dir.path(), 11, "a");
+    let again = sampled_points(dir.path(), 11, "b");
+    let other = sampled_points(dir.path(), 12, "c");
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_eq!(first.len(), 6, "2 grid values × 3 sampled points");
+    for (fast, slow) in first.iter().chain(&other) {
+        let fast: i64 = fast.parse().expect("an integer");
+        assert!((5..=30).contains(&fast), "{fast} outside [5, 30]");
+        assert!(slow == "60" || slow == "80");
+    }
+    // The grid varies slowest: the same three drawn points under each grid value.
+    let fasts = |slow: &str| -> Vec<String> {
+        first
+            .iter()
+            .filter(|p| p.1 == slow)
+            .map(|p| p.0.clone())
+            .collect()
+    };
+    assert_eq!(fasts("60"), fasts("80"));
+    assert_eq!(first[0].1, "60");
+}
+
+#[test]
+fn bad_samples_are_refused_before_anything_runs() {
+    let dir = scratch();
+    let base = "scenario = \"default\"\n";
+    let cases = [
+        ("[sample]\ncount = 0\nseed = 1\n[sample.space]\n\"strategy.fast\" = [5, 9]\n", "count must be at least 1"),
+        ("[sample]\ncount = 2\nseed = 1\n[sample.space]\n\"strategy.fast\" = [9, 5]\n", "low ≤ high"),
+        ("[sample]\ncount = 2\nseed = 1\n[sample.space]\n\"strategy.fast\" = [5, 9.5]\n", "two integers"),
+        ("[grid]\n\"strategy.fast\" = [5]\n[sample]\ncount = 2\nseed = 1\n[sample.space]\n\"strategy.fast\" = [5, 9]\n", "also in [grid]"),
+    ];
+    for (i, (tail, expected)) in cases.iter().enumerate() {
+        let name = format!("bad{i}.toml");
+        std::fs::write(dir.path().join(&name), format!("{base}{tail}")).expect("written");
+        let run = tape(dir.path(), &["sweep", &name, "--out", "out"]);
+        run.expect_code(2);
+        assert!(run.stderr.contains(expected), "{tail}: {}", run.stderr);
+        assert!(run.stderr.contains(&name), "names the file: {}", run.stderr);
+        assert!(!dir.path().join("out/results.csv").exists());
+    }
+}

@@ -33,9 +33,83 @@ pub struct SweepSpec {
     /// Dotted keys of the scenario (`"strategy.fast"`) and the values each takes.
     #[serde(default)]
     pub grid: BTreeMap<String, Vec<toml::Value>>,
+    /// A seeded random sample of a parameter space (docs/sweeps.md §Random samples).
+    #[serde(default)]
+    pub sample: Option<SampleSpec>,
     /// Train/test windows rolled through time (docs/sweeps.md §Walk-forward).
     #[serde(default)]
     pub walk_forward: Option<WalkForwardSpec>,
+}
+
+/// The `[sample]` table: `count` points drawn from `space` by a ChaCha stream seeded by
+/// `seed`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSpec {
+    /// Points to draw.
+    pub count: usize,
+    /// The sample's seed: the same seed, the same points, on every machine.
+    pub seed: u64,
+    /// Dotted keys and their ranges `[low, high]`: two integers draw an integer uniformly
+    /// from the closed range, two floats a float uniformly from `[low, high)`.
+    pub space: BTreeMap<String, [toml::Value; 2]>,
+}
+
+impl SampleSpec {
+    /// Checks the ranges; the error is what to change.
+    fn validate(&self, grid: &BTreeMap<String, Vec<toml::Value>>) -> Result<(), String> {
+        if self.count == 0 {
+            return Err("[sample] count must be at least 1".into());
+        }
+        for (key, [low, high]) in &self.space {
+            if grid.contains_key(key) {
+                return Err(format!(
+                    "[sample.space] \"{key}\" is also in [grid]: a key varies one way"
+                ));
+            }
+            let ok = match (low, high) {
+                (toml::Value::Integer(a), toml::Value::Integer(b)) => {
+                    a <= b && b.abs_diff(*a) < u64::MAX
+                }
+                (toml::Value::Float(a), toml::Value::Float(b)) => {
+                    a.is_finite() && b.is_finite() && a < b
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(format!("[sample.space] \"{key}\" = [{low}, {high}]: give two integers low ≤ high, or two floats low < high"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The drawn points, in draw order; each key drawn in sorted order.
+    fn points(&self) -> Vec<Vec<(String, toml::Value)>> {
+        let mut rng =
+            tape_engine::rng::SeededRng::new(tape_engine::rng::seed_from_u64(self.seed), 0);
+        (0..self.count)
+            .map(|_| {
+                self.space
+                    .iter()
+                    .map(|(key, [low, high])| {
+                        let value = match (low, high) {
+                            (toml::Value::Integer(a), toml::Value::Integer(b)) => {
+                                // validate() keeps the span below u64::MAX, and the drawn
+                                // offset lands in [a, b], so the wrapping add is exact.
+                                let span = b.abs_diff(*a) + 1;
+                                toml::Value::Integer(a.wrapping_add(rng.below(span) as i64))
+                            }
+                            (toml::Value::Float(a), toml::Value::Float(b)) => {
+                                toml::Value::Float(a + (b - a) * rng.unit())
+                            }
+                            _ => low.clone(),
+                        };
+                        (key.clone(), value)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// Why a sweep cannot run.
@@ -161,6 +235,14 @@ impl Sweep {
                 (text, file.display().to_string(), dir)
             }
         };
+        if let Some(sample) = &spec.sample {
+            sample
+                .validate(&spec.grid)
+                .map_err(|message| SweepError::Spec {
+                    origin: origin.clone(),
+                    message,
+                })?;
+        }
         if let Some(wf) = &spec.walk_forward {
             wf.validate().map_err(|message| SweepError::Spec {
                 origin: origin.clone(),
@@ -206,7 +288,7 @@ impl Sweep {
     }
 
     /// Every run, in id order: grid keys sorted, each key's values in the given order, the
-    /// first key varying slowest, seeds innermost.
+    /// first key varying slowest; then each sampled point in draw order; seeds innermost.
     pub fn runs(&self) -> Vec<RunSpec> {
         let seeds = if self.spec.seeds.is_empty() {
             vec![self.default_seed]
@@ -226,6 +308,20 @@ impl Sweep {
                 })
                 .collect();
         }
+        if let Some(sample) = &self.spec.sample {
+            let drawn = sample.points();
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    drawn.iter().map(move |d| {
+                        let mut next = p.clone();
+                        next.extend(d.iter().cloned());
+                        next.sort_by(|a, b| a.0.cmp(&b.0));
+                        next
+                    })
+                })
+                .collect();
+        }
         let mut runs = Vec::new();
         for params in points {
             for &seed in &seeds {
@@ -239,9 +335,15 @@ impl Sweep {
         runs
     }
 
-    /// The parameter keys, sorted (the table's parameter columns).
+    /// The parameter keys, sorted (the table's parameter columns): the grid's and the
+    /// sample's.
     pub fn keys(&self) -> Vec<String> {
-        self.spec.grid.keys().cloned().collect()
+        let mut keys: Vec<String> = self.spec.grid.keys().cloned().collect();
+        if let Some(sample) = &self.spec.sample {
+            keys.extend(sample.space.keys().cloned());
+        }
+        keys.sort();
+        keys
     }
 
     /// The run's scenario: the base with the grid point's values set and its seed.
