@@ -215,11 +215,12 @@ impl Header {
         let corrupt = |detail: &str| LedgerReadError::HeaderCorrupt {
             detail: detail.to_string(),
         };
-        let stored = u32::from_le_bytes(
-            bytes[16..20]
-                .try_into()
-                .map_err(|_| corrupt("short header"))?,
-        );
+        // Shorter than the smallest header `parse_prefix` admits: refused before any field
+        // is read, so no slice below can run past the end.
+        if bytes.len() < 64 {
+            return Err(corrupt("short header"));
+        }
+        let stored = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
         if stored != header_crc(bytes) {
             return Err(corrupt("header checksum mismatch"));
         }
