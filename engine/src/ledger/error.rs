@@ -79,7 +79,7 @@ pub enum LedgerWriteError {
     #[error("cannot create ledger {path}: its directory does not exist or a part of it is a file (create the directory, or choose another --out)")]
     NoDirectory { path: PathBuf },
     /// A write failed (disk full, I/O error).
-    #[error("writing ledger {path} failed at byte {offset}: {source}; the ledger stops there (run `tape repair`)")]
+    #[error("writing ledger {path} failed after byte {offset}: {source}; bytes after it may end in a partial frame (free space if the disk is full, then run `tape repair {path}`)")]
     Write {
         path: PathBuf,
         offset: u64,

@@ -47,7 +47,7 @@ pub enum RepairError {
     #[error("ledger {path} is being written by another process; repair it once that run has stopped (or pass --out to repair a copy)")]
     Locked { path: PathBuf },
     /// Writing the repaired ledger failed.
-    #[error("cannot write the repaired ledger {path}: {source}")]
+    #[error("cannot write the repaired ledger {path}: {source} (free space on its disk and run repair again, or repair a copy elsewhere with --out)")]
     Write {
         path: PathBuf,
         source: std::io::Error,
