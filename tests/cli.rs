@@ -866,9 +866,39 @@ fn a_second_run_on_a_ledger_being_written_is_refused_with_or_without_force() {
         "{}",
         repair.stderr
     );
-    // Killed, the writer's lock goes with it: no stale lock stops the next run.
+    // Reading it shows what is whole and durable so far, as a run still going, not as damage.
+    let reported: u64 = report.parse().expect("a size");
+    let verify = tape(dir.path(), &["verify", "x.tape", "--json"]);
+    verify.expect_code(1);
+    let v = verify.json();
+    assert_eq!(v["being_written"], true, "{v}");
+    assert!(v["events"].as_u64().is_some_and(|n| n > 0), "{v}");
+    let durable = v["durable_bytes"].as_u64().expect("a durable mark");
+    assert!(
+        durable >= reported,
+        "{durable} < the {reported} bytes reported durable"
+    );
+    assert!(v["sealed_through"].as_u64() <= v["offset"].as_u64(), "{v}");
+    assert!(
+        verify.stderr.contains("x.tape is still being written")
+            && verify
+                .stderr
+                .contains("verify it again once its run has finished"),
+        "{}",
+        verify.stderr
+    );
+    assert_eq!(verify.stderr.trim().lines().count(), 1, "{}", verify.stderr);
+    // Killed, the writer's lock goes with it: the cut-off file now reads as a torn tail, and
+    // no stale lock stops the next run.
     let _ = first.kill();
     let _ = first.wait();
+    let verify = tape(dir.path(), &["verify", "x.tape"]);
+    verify.expect_code(1);
+    assert!(
+        verify.stderr.contains("torn tail") && !verify.stderr.contains("is still being written:"),
+        "{}",
+        verify.stderr
+    );
     tape(dir.path(), &["run", small, "--out", "x.tape", "--force"]).expect_code(0);
 }
 
@@ -920,4 +950,94 @@ fn an_out_path_that_is_a_directory_under_a_file_or_unwritable_gets_one_sentence(
         );
     }
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A full disk, for real: a 256 KiB tmpfs mounted in a private mount namespace (`unshare`, no
+/// privileges needed where user namespaces are allowed). The run stops with one sentence
+/// naming the ledger and what to do; what it wrote is a prefix of the uninterrupted ledger; a
+/// repair in place that cannot write either is refused the same way and loses nothing; and
+/// the file repairs once there is room.
+#[test]
+fn a_full_disk_stops_the_run_with_one_sentence_and_loses_nothing_written() {
+    let dir = scratch();
+    let full = dir.path().join("full");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&full).expect("temp dir is writable");
+    std::fs::create_dir(&out).expect("temp dir is writable");
+    let script = r#"
+        mount -t tmpfs -o size=256k tmpfs "$FULL" || exit 97
+        cd "$FULL" || exit 97
+        "$TAPE" run --out x.tape 2>"$OUT/run.err"; echo $? >"$OUT/run.code"
+        cp x.tape "$OUT/after-run.tape"
+        "$TAPE" repair x.tape 2>"$OUT/repair.err"; echo $? >"$OUT/repair.code"
+        cp x.tape "$OUT/after-repair.tape"
+    "#;
+    let status = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .env("FULL", &full)
+        .env("OUT", &out)
+        .env("TAPE", tape_tests::tape_bin())
+        .status();
+    match status.map(|s| s.code()) {
+        Ok(Some(0)) => {}
+        Ok(Some(97)) | Err(_) => {
+            eprintln!(
+                "no private tmpfs can be mounted here (unshare): the full-disk case is skipped"
+            );
+            return;
+        }
+        other => panic!("the full-disk script failed: {other:?}"),
+    }
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("the script wrote it");
+    assert_eq!(read("run.code").trim(), "2");
+    let err = read("run.err");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("writing ledger x.tape failed after byte")
+            && err.contains("No space left on device")
+            && err.contains("tape repair x.tape"),
+        "{err}"
+    );
+    assert_eq!(read("repair.code").trim(), "2");
+    let err = read("repair.err");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("x.tape") && err.contains("free space"),
+        "{err}"
+    );
+
+    tape(dir.path(), &["run", "--out", "ref.tape"]).expect_code(0);
+    let reference = std::fs::read(dir.path().join("ref.tape")).expect("written");
+    let after_run = std::fs::read(out.join("after-run.tape")).expect("copied");
+    assert!(after_run.len() > 100_000, "the disk filled, not the header");
+    assert!(
+        reference.starts_with(&after_run),
+        "the stopped run wrote a prefix of the ledger"
+    );
+    // The failed repair cut where the torn tail began and may have appended part of its
+    // closing frames: every whole frame before the tail is still there, byte for byte, and
+    // the file still reads as the same torn tail.
+    let torn_at = |name: &str| -> usize {
+        let verify = tape(&out, &["verify", name]);
+        verify.expect_code(1);
+        let rest = verify
+            .stderr
+            .split("torn tail at byte ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name}: {}", verify.stderr));
+        rest.split(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("an offset")
+    };
+    let cut = torn_at("after-run.tape");
+    assert_eq!(torn_at("after-repair.tape"), cut);
+    let after_repair = std::fs::read(out.join("after-repair.tape")).expect("copied");
+    assert!(after_repair[..cut] == after_run[..cut]);
+    tape(
+        &out,
+        &["repair", "after-repair.tape", "--out", "fixed.tape"],
+    )
+    .expect_code(0);
+    tape(&out, &["verify", "fixed.tape"]).expect_code(0);
 }

@@ -966,8 +966,10 @@ struct FakeDisk {
 /// A [`Storage`] in memory that fails on purpose.
 struct FakeStorage {
     disk: Arc<Mutex<FakeDisk>>,
-    /// An append that would take the disk past this many bytes fails (and writes nothing).
+    /// An append that would take the disk past this many bytes fails: it writes nothing, or
+    /// with `short_appends` it first writes what fits (a short write, as a full disk does).
     fail_append_past: Option<usize>,
+    short_appends: bool,
     /// The sync with this 0-based number fails.
     fail_sync_number: Option<u32>,
 }
@@ -982,6 +984,7 @@ impl FakeStorage {
             Self {
                 disk: Arc::clone(&disk),
                 fail_append_past,
+                short_appends: false,
                 fail_sync_number,
             },
             disk,
@@ -998,12 +1001,19 @@ impl Storage for FakeStorage {
         if disk.failed {
             disk.calls_after_failure += 1;
         }
-        if self
+        if let Some(limit) = self
             .fail_append_past
-            .is_some_and(|limit| disk.bytes.len() + bytes.len() > limit)
+            .filter(|&limit| disk.bytes.len() + bytes.len() > limit)
         {
             disk.failed = true;
-            return Err(std::io::Error::other("disk full (test)"));
+            if self.short_appends {
+                let fits = limit.saturating_sub(disk.bytes.len());
+                disk.bytes.extend_from_slice(&bytes[..fits]);
+            }
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full (test)",
+            ));
         }
         disk.bytes.extend_from_slice(bytes);
         Ok(())
@@ -1153,6 +1163,98 @@ fn writer_stops_on_failed_append() {
         (0, 0),
         "nothing after the failed append"
     );
+}
+
+/// What any failed writer must leave: nothing attempted after the failure, bytes that are a
+/// prefix of the ledger the writer was given, and nothing a reader accepts as a whole ledger
+/// unless it is that ledger.
+fn assert_failed_cleanly(d: &FakeDisk, whole: &[u8], case: &str) {
+    assert_eq!(d.calls_after_failure, 0, "{case}: a call after the failure");
+    assert!(whole.starts_with(&d.bytes), "{case}: not a prefix");
+    if verify_bytes(d.bytes.clone()).is_ok() {
+        assert!(d.bytes == whole, "{case}: a wrong ledger verifies");
+    }
+}
+
+/// Fault injection over the file layer at many points of a run: failed appends (nothing
+/// written), short appends (what fits is written, then "no space left"), failed syncs, under
+/// both syncing policies. Every fault surfaces as the error of its kind, naming how far the
+/// file is written or durable, and leaves a prefix that never verifies as a wrong ledger.
+#[test]
+fn a_fault_at_any_point_stops_the_writer_and_never_leaves_a_wrong_ledger() {
+    let f = fixture();
+    let header_len = common::header_len(&f.file);
+    let feed_flushing = |writer| {
+        feed(writer, &f.frames, 8 << 10, |w: &mut LedgerWriter, n| {
+            if n % 3 == 0 {
+                w.flush()
+            } else {
+                Ok(())
+            }
+        })
+    };
+    let mut cases = 0;
+    for policy in [FsyncPolicy::Block, FsyncPolicy::End] {
+        // The run without a fault: the bytes every failed run must be a prefix of (flushes
+        // seal blocks early, so they differ from the fixture's file), and its sync count.
+        let (storage, disk) = FakeStorage::new(None, None);
+        let writer = LedgerWriter::start(storage, "fake.tape".into(), &f.header, policy)
+            .expect("header appended");
+        feed_flushing(writer).expect("no fault injected");
+        let (whole, syncs) = {
+            let d = lock(&disk);
+            (d.bytes.clone(), d.syncs)
+        };
+        verify_bytes(whole.clone()).expect("the run without a fault verifies");
+        assert!(syncs >= 2, "{policy:?}: {syncs} syncs");
+        // Appends: the disk fills at 60 points spread over the file, the header included.
+        for i in 0..60 {
+            let limit = whole.len() * i / 60 + (i * 37) % 29;
+            for short in [false, true] {
+                let case = format!("{policy:?} disk full at {limit} (short writes {short})");
+                let (mut storage, disk) = FakeStorage::new(Some(limit), None);
+                storage.short_appends = short;
+                let result = LedgerWriter::start(storage, "fake.tape".into(), &f.header, policy)
+                    .and_then(feed_flushing);
+                let d = lock(&disk);
+                match result {
+                    Err(LedgerWriteError::Write { offset, source, .. }) => {
+                        assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{case}");
+                        assert!(offset as usize <= d.bytes.len(), "{case}");
+                        assert!(d.bytes.len() <= limit, "{case}");
+                        if short {
+                            assert_eq!(d.bytes.len(), limit, "{case}: what fits is written");
+                        }
+                    }
+                    other => panic!("{case}: expected a write error, got {other:?}"),
+                }
+                assert!(limit >= header_len || d.bytes.len() < header_len, "{case}");
+                assert_failed_cleanly(&d, &whole, &case);
+                cases += 1;
+            }
+        }
+        // Syncs: each sync of the run, in turn, fails.
+        for k in 0..syncs {
+            let case = format!("{policy:?} sync {k} of {syncs} fails");
+            let (storage, disk) = FakeStorage::new(None, Some(k));
+            let result = LedgerWriter::start(storage, "fake.tape".into(), &f.header, policy)
+                .and_then(feed_flushing);
+            let d = lock(&disk);
+            match result {
+                Err(LedgerWriteError::Sync { durable, .. }) => {
+                    assert_eq!(
+                        durable as usize, d.synced_len,
+                        "{case}: names the durable end"
+                    )
+                }
+                other => panic!("{case}: expected a sync error, got {other:?}"),
+            }
+            assert_eq!(d.syncs, k + 1, "{case}: never retried");
+            assert_failed_cleanly(&d, &whole, &case);
+            cases += 1;
+        }
+    }
+    assert!(cases > 240, "{cases} cases");
 }
 
 #[test]
