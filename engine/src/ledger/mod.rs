@@ -28,7 +28,8 @@ pub use prefetch::PrefetchedFrames;
 pub use reader::{EventFrame, LedgerReader, LedgerSummary};
 pub use repair::{repair, RepairError, RepairOutcome};
 pub use writer::{
-    DurableReport, FsyncPolicy, LedgerFile, LedgerWriter, Storage, WriterSummary, HANDOFF_BYTES,
+    is_being_written, DurableReport, FsyncPolicy, LedgerFile, LedgerWriter, Storage, WriterSummary,
+    HANDOFF_BYTES,
 };
 
 /// A fingerprint (32-byte chain head) as lowercase hex.

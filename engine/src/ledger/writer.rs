@@ -346,7 +346,7 @@ fn open_locked(path: &Path, replace: bool) -> Result<File, LedgerWriteError> {
     let create_err = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::AlreadyExists => {
             // Name the live writer rather than the file's mere existence: --force would not help.
-            if File::open(path).is_ok_and(|f| is_locked(&f)) {
+            if is_being_written(path) {
                 LedgerWriteError::Locked {
                     path: path.to_path_buf(),
                 }
@@ -396,6 +396,13 @@ fn open_locked(path: &Path, replace: bool) -> Result<File, LedgerWriteError> {
         })?;
     }
     Ok(file)
+}
+
+/// Whether a writer (this process's or another's) holds the lock on the ledger at `path`: a
+/// run still writing it. Probing takes a shared lock for an instant, so a writer starting at
+/// that very instant is refused as if the file were busy; readers never hold it longer.
+pub fn is_being_written(path: &Path) -> bool {
+    File::open(path).is_ok_and(|f| is_locked(&f))
 }
 
 /// Whether another open file description holds the writer's lock on `file`.
