@@ -364,3 +364,96 @@ fn bad_samples_are_refused_before_anything_runs() {
         assert!(!dir.path().join("out/results.csv").exists());
     }
 }
+
+/// Shards run apart and merged, in any order, write the table one machine writes, byte for
+/// byte; every run lies in exactly one shard.
+#[test]
+fn merged_shards_equal_the_local_table_byte_for_byte() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("s.toml"), SPEC).expect("written");
+    tape(
+        dir.path(),
+        &["sweep", "s.toml", "--threads", "1", "--out", "local"],
+    )
+    .expect_code(0);
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = format!("shard{}", &shard[..1]);
+        tape(
+            dir.path(),
+            &["sweep", "s.toml", "--shard", shard, "--out", &out],
+        )
+        .expect_code(0);
+    }
+    let rows = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.path().join(name).join("results.csv"))
+            .expect("written")
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    // Each shard holds its own slice: ids ≡ I − 1 (mod 3), 4 runs in all.
+    assert_eq!(rows("shard1"), ["0", "3"]);
+    assert_eq!(rows("shard2"), ["1"]);
+    assert_eq!(rows("shard3"), ["2"]);
+    let merge = tape(
+        dir.path(),
+        &[
+            "sweep", "merge", "shard3", "shard1", "shard2", "--out", "merged", "--json",
+        ],
+    );
+    let v = merge.expect_code(0).json();
+    assert_eq!(
+        (v["shards"].as_u64(), v["runs"].as_u64()),
+        (Some(3), Some(4))
+    );
+    let local = std::fs::read(dir.path().join("local/results.csv")).expect("written");
+    let merged = std::fs::read(dir.path().join("merged/results.csv")).expect("written");
+    assert!(
+        local == merged,
+        "the merged table differs from the local one"
+    );
+}
+
+/// Merge writes a complete table of one sweep or nothing: a missing or repeated shard, a
+/// shard of another spec, and a row moved into the wrong shard are each refused by name.
+#[test]
+fn merge_refuses_incomplete_mixed_or_edited_shards() {
+    let dir = scratch();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), SPEC).expect("written");
+    std::fs::write(d.join("other.toml"), SPEC.replace("[60]", "[70]")).expect("written");
+    for (spec, shard, out) in [
+        ("s.toml", "1/2", "a"),
+        ("s.toml", "2/2", "b"),
+        ("other.toml", "2/2", "other"),
+    ] {
+        tape(d, &["sweep", spec, "--shard", shard, "--out", out]).expect_code(0);
+    }
+    // Shard b with a row of shard a's pasted in.
+    std::fs::create_dir(d.join("edited")).expect("written");
+    std::fs::copy(d.join("b/shard.json"), d.join("edited/shard.json")).expect("copied");
+    let a_rows = std::fs::read_to_string(d.join("a/results.csv")).expect("written");
+    let b_rows = std::fs::read_to_string(d.join("b/results.csv")).expect("written");
+    let stolen = a_rows.lines().nth(1).expect("a row");
+    std::fs::write(d.join("edited/results.csv"), format!("{b_rows}{stolen}\n")).expect("written");
+    let cases: [(&[&str], &str); 4] = [
+        (&["a"], "shard 2/2 missing"),
+        (&["a", "a"], "is shard 1/2 again"),
+        (&["a", "other"], "another sweep"),
+        (&["a", "edited"], "run 0 is not shard 2/2's"),
+    ];
+    for (dirs, expected) in cases {
+        let mut args = vec!["sweep", "merge"];
+        args.extend_from_slice(dirs);
+        args.extend(["--out", "merged"]);
+        let run = tape(d, &args);
+        run.expect_code(2);
+        assert!(run.stderr.contains(expected), "{dirs:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            !d.join("merged/results.csv").exists(),
+            "{dirs:?} wrote a table"
+        );
+    }
+}

@@ -25,6 +25,8 @@ pub mod render;
 pub mod report;
 /// Parameter sweeps: a grid of runs in parallel into one table.
 pub mod sweep;
+/// `tape sweep --shard I/N` and `tape sweep merge`.
+pub mod sweep_shard;
 /// The trend system's seven CSV outputs.
 pub mod trend_outputs;
 /// Walk-forward studies over a sweep's runs.

@@ -180,6 +180,7 @@ impl RunSpec {
 pub struct Sweep {
     /// The spec.
     pub spec: SweepSpec,
+    spec_text: String,
     base_text: String,
     origin: String,
     base_dir: PathBuf,
@@ -273,6 +274,7 @@ impl Sweep {
         let sweep = Self {
             default_seed: base.seed,
             spec,
+            spec_text: text,
             base_text,
             origin: scenario_origin,
             base_dir,
@@ -333,6 +335,17 @@ impl Sweep {
             }
         }
         runs
+    }
+
+    /// Names this sweep across machines: BLAKE3 of the spec's text and its base scenario's
+    /// text, so shards of one spec merge and shards of another are refused.
+    pub fn digest(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for part in [&self.spec_text, &self.base_text] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().to_hex().to_string()
     }
 
     /// The parameter keys, sorted (the table's parameter columns): the grid's and the
@@ -533,7 +546,7 @@ fn value_text(v: &toml::Value) -> String {
 }
 
 /// One CSV line (no line end) of `cells`.
-fn csv_line(cells: &[String]) -> Result<String, SweepError> {
+pub(crate) fn csv_line(cells: &[String]) -> Result<String, SweepError> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
@@ -548,7 +561,7 @@ fn csv_line(cells: &[String]) -> Result<String, SweepError> {
     Ok(line)
 }
 
-fn parse_line(line: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_line(line: &str) -> Option<Vec<String>> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line.as_bytes());

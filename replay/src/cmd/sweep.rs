@@ -7,13 +7,19 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::sweep::{header, row, write_csv, Journal, RunSpec, Sweep, SweepError};
+use crate::sweep_shard::{self, Shard, ShardManifest};
 use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
 
 /// Arguments of `tape sweep`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    /// `merge`: join shard directories into one table.
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
     /// The sweep spec (TOML): a base scenario, `seeds` and a `[grid]` of parameter values.
-    pub spec: PathBuf,
+    #[arg(required = true)]
+    pub spec: Option<PathBuf>,
     /// Runs at once, each on its own core [default: the machine's cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -33,6 +39,34 @@ pub struct Args {
     /// Run only this run (its id in the table), keep its ledger, print its fingerprint.
     #[arg(long, value_name = "ID")]
     pub run: Option<usize>,
+    /// Run one slice of the runs, shard I of N (the runs whose id is I−1 modulo N), for
+    /// `tape sweep merge` to join with the others.
+    #[arg(long, value_name = "I/N", conflicts_with = "run")]
+    pub shard: Option<Shard>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tape sweep`'s subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum SweepCommand {
+    /// Join the directories of `tape sweep --shard I/N` into the table one machine writes.
+    Merge(MergeArgs),
+}
+
+/// Arguments of `tape sweep merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Every shard's `--out` directory, in any order.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Directory for the merged `results.csv`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing results table.
+    #[arg(long)]
+    pub force: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -45,16 +79,26 @@ fn fail(error: &SweepError) -> ExitCode {
 
 /// Runs a sweep: every grid point × seed in parallel into one table sorted by run id.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let sweep = match Sweep::load(&args.spec) {
+    if let Some(SweepCommand::Merge(merge)) = &args.command {
+        return run_merge(merge);
+    }
+    let Some(spec) = args.spec.clone() else {
+        eprintln!("tape: sweep needs a spec file, or `merge DIR...` (see tape sweep --help)");
+        return Ok(ExitCode::from(EXIT_INPUT));
+    };
+    let sweep = match Sweep::load(&spec) {
         Ok(s) => s,
         Err(e) => return Ok(fail(&e)),
     };
     let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .spec
+        let stem = spec
             .file_stem()
             .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from("sweeps").join(stem)
+        let dir = PathBuf::from("sweeps").join(stem);
+        match args.shard {
+            Some(shard) => dir.join(format!("shard-{}-of-{}", shard.index, shard.count)),
+            None => dir,
+        }
     });
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("tape: cannot make {}: {e}", out.display());
@@ -65,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let Some(run) = runs.get(id) else {
             eprintln!(
                 "tape: {}: no run {id}: its runs are 0 to {}",
-                args.spec.display(),
+                spec.display(),
                 runs.len().saturating_sub(1)
             );
             return Ok(ExitCode::from(EXIT_INPUT));
@@ -93,7 +137,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.resume && sweep.spec.walk_forward.is_some() {
         eprintln!(
             "tape: {}: --resume does not cover walk-forward studies yet (their window figures are not journalled): run with --force to start over",
-            args.spec.display()
+            spec.display()
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    if args.shard.is_some() && sweep.spec.walk_forward.is_some() {
+        eprintln!(
+            "tape: {}: --shard does not cover walk-forward studies yet (choosing needs every run's windows): run the study on one machine",
+            spec.display()
         );
         return Ok(ExitCode::from(EXIT_INPUT));
     }
@@ -142,11 +193,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INPUT));
         }
     }
+    let mine = |id: usize| args.shard.is_none_or(|s| s.owns(id));
+    // A journal resumed into a shard's directory keeps only that shard's rows.
+    let done: BTreeMap<usize, Vec<String>> = done.into_iter().filter(|(id, _)| mine(*id)).collect();
     let todo: Vec<usize> = (0..runs.len())
-        .filter(|id| !done.contains_key(id))
+        .filter(|&id| mine(id) && !done.contains_key(&id))
         .collect();
     let resumed = done.len();
-    let progress = Progress::new(runs.len() as u64, "runs", args.json).with_message("sweep");
+    let progress =
+        Progress::new((todo.len() + resumed) as u64, "runs", args.json).with_message("sweep");
     progress.set(resumed as u64);
     let started = now();
     let rows = Mutex::new(done);
@@ -183,6 +238,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(e) = write_csv(&table, &header, &rows).and_then(|()| journal.remove()) {
         return Ok(fail(&e));
     }
+    if let Some(shard) = args.shard {
+        let manifest = ShardManifest {
+            sweep: sweep.digest(),
+            shard: shard.index,
+            of: shard.count,
+            runs: runs.len(),
+        };
+        if let Err(e) = sweep_shard::write_manifest(&out, &manifest) {
+            return Ok(fail(&e));
+        }
+    }
     let study = match &sweep.spec.walk_forward {
         Some(wf) => {
             let per_run = windows.into_inner().unwrap_or_default();
@@ -194,40 +260,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let sharpe_at = header.iter().position(|c| c == "sharpe").unwrap_or(0);
-    let best = rows
-        .iter()
-        .filter_map(|r| {
-            r.get(sharpe_at)
-                .and_then(|v| v.parse::<f64>().ok())
-                .map(|s| (s, r))
-        })
-        .fold(None::<(f64, &Vec<String>)>, |best, (s, r)| match best {
-            Some((b, _)) if b >= s => best,
-            _ => Some((s, r)),
-        });
+    let best = best_by_sharpe(&header, &rows);
     let ran = todo.len();
     let per_s = if elapsed > 0.0 {
         ran as f64 / elapsed
     } else {
         0.0
     };
-    let describe = |r: &Vec<String>| -> (usize, String) {
-        let id: usize = r.first().and_then(|v| v.parse().ok()).unwrap_or(0);
-        (id, runs.get(id).map(RunSpec::describe).unwrap_or_default())
-    };
     if args.json {
         let v = serde_json::json!({
-            "spec": args.spec.display().to_string(),
+            "spec": spec.display().to_string(),
             "runs": rows.len(),
             "ran": ran,
             "resumed": resumed,
             "threads": threads,
+            "shard": args.shard.map(|s| s.to_string()),
             "table": table.display().to_string(),
-            "best_by_sharpe": best.map(|(s, r)| {
-                let (id, params) = describe(r);
-                serde_json::json!({ "run": id, "params": params, "sharpe": s })
-            }),
+            "best_by_sharpe": best.as_ref().map(Best::json),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
             "walk_forward": study.as_ref().map(|s| serde_json::json!({
@@ -266,18 +315,113 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
                 say!("study         {}", study.path.display());
             }
-            None => {
-                if let Some((s, r)) = best {
-                    let (id, params) = describe(r);
-                    say!(
-                        "best Sharpe   {s:.3}, run {id} ({params}) — the best of {} trials: expect less out of sample",
-                        rows.len()
-                    );
+            None => match args.shard {
+                Some(shard) => say!(
+                    "shard         {shard}: {} of the sweep's {} runs; join the shards with `tape sweep merge DIR...`",
+                    rows.len(),
+                    runs.len()
+                ),
+                None => {
+                    if let Some(best) = &best {
+                        say!("{}", best.line(rows.len()));
+                    }
                 }
-            }
+            },
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `tape sweep merge`: the shards' rows into one table, byte-identical to a local sweep's.
+fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let table = args.out.join("results.csv");
+    if table.exists() && !args.force {
+        eprintln!(
+            "tape: {} exists: pass --force to replace it, or choose another --out",
+            table.display()
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let merged = match sweep_shard::merge(&args.dirs) {
+        Ok(m) => m,
+        Err(e) => return Ok(fail(&e)),
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("tape: cannot make {}: {e}", args.out.display());
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    if let Err(e) = write_csv(&table, &merged.header, &merged.rows) {
+        return Ok(fail(&e));
+    }
+    let best = best_by_sharpe(&merged.header, &merged.rows);
+    if args.json {
+        let v = serde_json::json!({
+            "shards": merged.shards,
+            "runs": merged.rows.len(),
+            "sweep": merged.sweep,
+            "table": table.display().to_string(),
+            "best_by_sharpe": best.as_ref().map(Best::json),
+        });
+        say!("{v}");
+    } else {
+        say!(
+            "merged        {} shards, {} runs",
+            merged.shards,
+            human_count(merged.rows.len() as u64)
+        );
+        say!("table         {}", table.display());
+        if let Some(best) = &best {
+            say!("{}", best.line(merged.rows.len()));
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The run with the highest Sharpe ratio in a results table.
+struct Best {
+    sharpe: f64,
+    run: usize,
+    params: String,
+}
+
+impl Best {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "run": self.run, "params": self.params, "sharpe": self.sharpe })
+    }
+
+    /// The summary line, with the number of trials beside it.
+    fn line(&self, trials: usize) -> String {
+        format!(
+            "best Sharpe   {:.3}, run {} ({}) — the best of {trials} trials: expect less out of sample",
+            self.sharpe, self.run, self.params
+        )
+    }
+}
+
+/// The best row by Sharpe (the first of equals), described from the table's own cells:
+/// `key=value …` for the parameter columns (between `seed` and `fingerprint`), then the seed.
+fn best_by_sharpe(header: &[String], rows: &[Vec<String>]) -> Option<Best> {
+    let at = |name: &str| header.iter().position(|c| c == name);
+    let (sharpe_at, seed_at, fingerprint_at) = (at("sharpe")?, at("seed")?, at("fingerprint")?);
+    let mut best: Option<(f64, &Vec<String>)> = None;
+    for r in rows {
+        let Some(s) = r.get(sharpe_at).and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, r));
+        }
+    }
+    let (sharpe, r) = best?;
+    let mut parts: Vec<String> = (seed_at + 1..fingerprint_at)
+        .map(|i| format!("{}={}", header[i], r[i]))
+        .collect();
+    parts.push(format!("seed={}", r[seed_at]));
+    Some(Best {
+        sharpe,
+        run: r.first().and_then(|v| v.parse().ok()).unwrap_or(0),
+        params: parts.join(" "),
+    })
 }
 
 /// A walk-forward's outcome: one line per window, out of sample only.
