@@ -240,9 +240,22 @@ fn mark_bytes(m: &Machine) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// One seeded cut; panics with the seed on any broken promise. Returns whether anything had
-/// been reported durable.
-fn one_cut(f: &Fixture, dir: &Path, seed: u64) -> bool {
+/// What one cut came to.
+#[derive(Default)]
+struct Tally {
+    cuts: u64,
+    /// Cuts after something was reported durable.
+    with_durable: u64,
+    /// Surviving files that were the whole ledger.
+    intact: u64,
+    /// Surviving files whose tail repair cut.
+    repaired: u64,
+    /// Surviving files repair refused (only ever when nothing was reported durable).
+    refused: u64,
+}
+
+/// One seeded cut; panics with the seed on any broken promise, and counts the outcome.
+fn one_cut(f: &Fixture, dir: &Path, seed: u64, tally: &mut Tally) {
     let mut rng = Rng(seed);
     let feed = Feed {
         policy: if rng.below(2) == 0 {
@@ -284,7 +297,8 @@ fn one_cut(f: &Fixture, dir: &Path, seed: u64) -> bool {
             assert_eq!(
                 repaired, reference,
                 "{ctx}: verified, but is not the ledger written"
-            )
+            );
+            tally.intact += 1;
         }
         Ok(RepairOutcome::Repaired { cut_at, .. }) => {
             assert!(
@@ -299,6 +313,7 @@ fn one_cut(f: &Fixture, dir: &Path, seed: u64) -> bool {
                 .and_then(LedgerReader::verify_to_end)
                 .unwrap_or_else(|e| panic!("{ctx}: the repaired ledger does not verify: {e}"));
             assert!(!marks.exists(), "{ctx}: repair left the mark behind");
+            tally.repaired += 1;
         }
         Err(e) => {
             assert_eq!(
@@ -306,11 +321,13 @@ fn one_cut(f: &Fixture, dir: &Path, seed: u64) -> bool {
                 "{ctx}: {reported} bytes were reported durable, yet repair failed: {e}"
             );
             assert_eq!(repaired, image, "{ctx}: a refused repair changed the file");
+            tally.refused += 1;
         }
     }
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&marks);
-    reported > 0
+    tally.cuts += 1;
+    tally.with_durable += u64::from(reported > 0);
 }
 
 #[test]
@@ -328,12 +345,25 @@ fn after_a_power_cut_repair_keeps_every_durable_event_and_no_wrong_one() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let dir = tempfile::tempdir().expect("a temp dir");
-    let mut with_durable = 0;
+    let mut tally = Tally::default();
     for seed in 0..cuts {
-        with_durable += u64::from(one_cut(f, dir.path(), seed));
+        one_cut(f, dir.path(), seed, &mut tally);
     }
-    println!("{cuts} power cuts, {with_durable} after something was reported durable");
-    assert!(with_durable * 2 >= cuts, "most cuts come after a sync");
+    println!(
+        "{} power cuts of a {}-byte ledger ({} blocks), {} after something was reported durable: {} whole ledgers, {} repaired, {} refused (nothing durable), 0 losses",
+        tally.cuts,
+        f.file.len(),
+        f.summary.blocks,
+        tally.with_durable,
+        tally.intact,
+        tally.repaired,
+        tally.refused
+    );
+    assert_eq!(tally.cuts, cuts);
+    assert!(
+        tally.with_durable * 2 >= cuts,
+        "most cuts come after a sync"
+    );
 }
 
 /// A ledger (the fixture) with a mark saying the first `durable` bytes are durable.
