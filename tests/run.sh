@@ -121,3 +121,10 @@ if target/release/tape export "$scratch/export-crash/run.tape" --format parquet 
 fi
 grep -q -- "--features parquet" "$scratch/err" || { cat "$scratch/err"; echo "FAILED: no build hint"; exit 1; }
 echo "the default build refuses Parquet with: $(cat "$scratch/err")"
+
+echo "== fuzz smoke: every libFuzzer target (fuzz/) for 20 s over its seeds and kept crash inputs"
+# cargo-fuzz comes from crates.io when it is missing; the long runs are in docs/reliability.md.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2 --quiet
+fi
+bash fuzz/run-all.sh "${TAPE_FUZZ_SECONDS:-20}"
