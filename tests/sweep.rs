@@ -457,3 +457,78 @@ fn merge_refuses_incomplete_mixed_or_edited_shards() {
         );
     }
 }
+
+/// `--keep-best K` leaves exactly the ledgers of the K best runs by the chosen figure, as
+/// ranked from the table itself, and each is the ledger the table's fingerprint names.
+#[test]
+fn keep_best_leaves_the_ledgers_of_the_best_runs_only() {
+    let dir = scratch();
+    let spec = SPEC.replace("[60]", "[60, 80]");
+    std::fs::write(dir.path().join("s.toml"), spec).expect("written");
+    let run = tape(
+        dir.path(),
+        &[
+            "sweep",
+            "s.toml",
+            "--threads",
+            "2",
+            "--keep-best",
+            "3",
+            "--by",
+            "sortino",
+            "--out",
+            "out",
+            "--json",
+        ],
+    );
+    let v = run.expect_code(0).json();
+    let table = std::fs::read_to_string(dir.path().join("out/results.csv")).expect("written");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let col = |name: &str| header.iter().position(|c| *c == name).expect("a column");
+    let (sortino, fingerprint) = (col("sortino"), col("fingerprint"));
+    let mut rows: Vec<(f64, usize, String)> = lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (
+                cells[sortino].parse().unwrap_or(f64::NEG_INFINITY),
+                cells[0].parse().expect("an id"),
+                cells[fingerprint].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 8);
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let expected: Vec<u64> = rows[..3].iter().map(|r| r.1 as u64).collect();
+    let reported: Vec<u64> = v["kept_ledgers"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    assert_eq!(reported, expected);
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir.path().join("out/ledgers"))
+        .expect("the ledgers directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    on_disk.sort();
+    let mut wanted: Vec<String> = expected
+        .iter()
+        .map(|id| format!("run-{id:06}.tape"))
+        .collect();
+    wanted.sort();
+    assert_eq!(on_disk, wanted);
+    for (_, id, fingerprint) in &rows[..3] {
+        let ledger = format!("out/ledgers/run-{id:06}.tape");
+        let verify = tape(dir.path(), &["verify", &ledger, "--json"]);
+        assert_eq!(
+            verify.expect_code(0).json()["fingerprint"],
+            fingerprint.as_str()
+        );
+    }
+}

@@ -429,7 +429,7 @@ impl Sweep {
                     let Some(run) = ids.get(i).and_then(|id| runs.get(*id)) else {
                         break;
                     };
-                    let path = dir.join(format!("run-{:06}.tape", run.id));
+                    let path = run_ledger(dir, run.id);
                     let result = self.execute(run, &path).and_then(|r| on_result(&r));
                     if ledgers.is_none() {
                         let _ = std::fs::remove_file(&path);
@@ -714,6 +714,95 @@ impl RunSpec {
                 .unwrap_or_default()
         }));
         cells
+    }
+}
+
+/// Where run `id`'s ledger goes in `dir`.
+pub fn run_ledger(dir: &Path, id: usize) -> PathBuf {
+    dir.join(format!("run-{id:06}.tape"))
+}
+
+/// Keeps the ledgers of the best `k` runs so far by one column of the table, deleting the
+/// rest as runs complete, so a sweep never holds more than `k` (plus those in flight).
+///
+/// Ranking: a higher value is better; an empty or non-finite value ranks below every number;
+/// among equals the lower run id wins. The kept set after all runs is the best `k` of all,
+/// whatever order runs complete in: a run evicted from the best `k` of some runs is outranked
+/// by `k` runs that stay ahead of it.
+pub struct BestLedgers {
+    k: usize,
+    column: usize,
+    dir: PathBuf,
+    kept: Mutex<Vec<(Option<f64>, usize)>>,
+}
+
+impl BestLedgers {
+    /// Best `k` by the column named `by` of `header`, ledgers in `dir`.
+    pub fn new(k: usize, by: &str, header: &[String], dir: &Path) -> Result<Self, String> {
+        if k == 0 {
+            return Err("--keep-best must be at least 1 (or leave it out)".into());
+        }
+        let column = header
+            .iter()
+            .position(|c| c == by)
+            .filter(|_| crate::walk_forward::OBJECTIVES.contains(&by))
+            .ok_or_else(|| {
+                format!(
+                    "--by {by}: give one of {}",
+                    crate::walk_forward::OBJECTIVES.join(", ")
+                )
+            })?;
+        Ok(Self {
+            k,
+            column,
+            dir: dir.to_path_buf(),
+            kept: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Ranks a completed run's row; deletes the ledger that falls out of the best `k` (the
+    /// offered run's own, or one kept before).
+    pub fn offer(&self, cells: &[String]) -> Result<(), SweepError> {
+        let id: usize = cells.first().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let score = cells
+            .get(self.column)
+            .and_then(|c| c.parse::<f64>().ok())
+            .filter(|v| v.is_finite());
+        let better = |a: &(Option<f64>, usize), b: &(Option<f64>, usize)| match (a.0, b.0) {
+            (Some(x), Some(y)) if x != y => x > y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            _ => a.1 < b.1,
+        };
+        let evicted = {
+            let mut kept = self.kept.lock().map_err(|_| SweepError::Write {
+                path: self.dir.clone(),
+                source: std::io::Error::other("the best-ledgers lock is poisoned"),
+            })?;
+            let at = kept
+                .iter()
+                .position(|other| better(&(score, id), other))
+                .unwrap_or(kept.len());
+            kept.insert(at, (score, id));
+            (kept.len() > self.k).then(|| kept.pop()).flatten()
+        };
+        if let Some((_, gone)) = evicted {
+            let path = run_ledger(&self.dir, gone);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(SweepError::Write { path, source }),
+            }
+        }
+        Ok(())
+    }
+
+    /// The kept runs' ids, best first.
+    pub fn kept(&self) -> Vec<usize> {
+        self.kept
+            .lock()
+            .map(|k| k.iter().map(|(_, id)| *id).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -6,7 +6,9 @@ use crate::progress::Progress;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::sweep::{header, row, write_csv, Journal, RunSpec, Sweep, SweepError};
+use crate::sweep::{
+    header, row, run_ledger, write_csv, BestLedgers, Journal, RunSpec, Sweep, SweepError,
+};
 use crate::sweep_shard::{self, Shard, ShardManifest};
 use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
 
@@ -34,8 +36,20 @@ pub struct Args {
     #[arg(long)]
     pub resume: bool,
     /// Keep every run's ledger in DIR/ledgers (they are large: off by default).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "keep_best")]
     pub keep_ledgers: bool,
+    /// Keep only the ledgers of the best K runs (by --by) in DIR/ledgers.
+    #[arg(long, value_name = "K")]
+    pub keep_best: Option<usize>,
+    /// The figure --keep-best ranks by, higher is better: sharpe, sortino, calmar,
+    /// total_return or cagr.
+    #[arg(
+        long,
+        value_name = "FIGURE",
+        default_value = "sharpe",
+        requires = "keep_best"
+    )]
+    pub by: String,
     /// Run only this run (its id in the table), keep its ledger, print its fingerprint.
     #[arg(long, value_name = "ID")]
     pub run: Option<usize>,
@@ -114,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::from(EXIT_INPUT));
         };
-        let ledger = out.join(format!("run-{id:06}.tape"));
+        let ledger = run_ledger(&out, id);
         let result = match sweep.execute(run, &ledger) {
             Ok(r) => r,
             Err(e) => return Ok(fail(&e)),
@@ -164,6 +178,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let keys = sweep.keys();
     let header = header(&keys);
+    let ledgers = out.join("ledgers");
+    let best_ledgers = match args.keep_best {
+        Some(k) => match BestLedgers::new(k, &args.by, &header, &ledgers) {
+            Ok(b) => Some(b),
+            Err(message) => {
+                eprintln!("tape: {message}");
+                return Ok(ExitCode::from(EXIT_INPUT));
+            }
+        },
+        None => None,
+    };
     let identities: Vec<Vec<String>> = runs.iter().map(|r| r.identity(&keys)).collect();
     let (journal, done) = if args.resume {
         if !journal_path.exists() {
@@ -186,8 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let ledgers = out.join("ledgers");
-    if args.keep_ledgers {
+    if args.keep_ledgers || best_ledgers.is_some() {
         if let Err(e) = std::fs::create_dir_all(&ledgers) {
             eprintln!("tape: cannot make {}: {e}", ledgers.display());
             return Ok(ExitCode::from(EXIT_INPUT));
@@ -200,6 +224,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .filter(|&id| mine(id) && !done.contains_key(&id))
         .collect();
     let resumed = done.len();
+    // Runs done before an interruption rank as if they had just completed: a ledger they
+    // left that is no longer among the best goes.
+    if let Some(best) = &best_ledgers {
+        for cells in done.values() {
+            if let Err(e) = best.offer(cells) {
+                return Ok(fail(&e));
+            }
+        }
+    }
     let progress =
         Progress::new((todo.len() + resumed) as u64, "runs", args.json).with_message("sweep");
     progress.set(resumed as u64);
@@ -209,10 +242,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = sweep.run_all(
         threads,
         &todo,
-        args.keep_ledgers.then_some(ledgers.as_path()),
+        (args.keep_ledgers || best_ledgers.is_some()).then_some(ledgers.as_path()),
         &|r| {
             let cells = row(&keys, r);
             journal.append(&cells)?;
+            if let Some(best) = &best_ledgers {
+                best.offer(&cells)?;
+            }
             if let Ok(mut rows) = rows.lock() {
                 rows.insert(r.run.id, cells);
                 progress.set(rows.len() as u64);
@@ -275,6 +311,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "resumed": resumed,
             "threads": threads,
             "shard": args.shard.map(|s| s.to_string()),
+            "kept_ledgers": best_ledgers.as_ref().map(BestLedgers::kept),
             "table": table.display().to_string(),
             "best_by_sharpe": best.as_ref().map(Best::json),
             "elapsed_s": elapsed,
@@ -298,6 +335,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         );
         say!("table         {}", table.display());
+        if let Some(kept) = &best_ledgers {
+            let ids: Vec<String> = kept.kept().iter().map(usize::to_string).collect();
+            say!(
+                "ledgers       the best {} by {} in {}: runs {}",
+                ids.len(),
+                args.by,
+                ledgers.display(),
+                ids.join(", ")
+            );
+        }
         match &study {
             Some(study) => {
                 say!(
