@@ -532,3 +532,87 @@ fn keep_best_leaves_the_ledgers_of_the_best_runs_only() {
         );
     }
 }
+
+/// `results.parquet` has typed columns holding the CSV table's values, and its bytes do not
+/// depend on the thread count or on whether the table was merged from shards.
+#[cfg(feature = "parquet")]
+#[test]
+fn the_parquet_table_is_typed_and_identical_local_threaded_or_merged() {
+    use arrow_array::{Array, Float64Array, Int64Array, StringArray, UInt64Array};
+    use arrow_schema::DataType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let dir = scratch();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), SPEC).expect("written");
+    for (extra, out) in [
+        (&["--threads", "1"][..], "one"),
+        (&["--threads", "2"][..], "two"),
+        (&["--shard", "1/2"][..], "a"),
+        (&["--shard", "2/2"][..], "b"),
+    ] {
+        let mut args = vec!["sweep", "s.toml", "--out", out];
+        args.extend_from_slice(extra);
+        tape(d, &args).expect_code(0);
+    }
+    tape(d, &["sweep", "merge", "b", "a", "--out", "merged"]).expect_code(0);
+    let bytes = |dir: &str| std::fs::read(d.join(dir).join("results.parquet")).expect("written");
+    let one = bytes("one");
+    assert!(
+        one == bytes("two"),
+        "the thread count changed the Parquet bytes"
+    );
+    assert!(
+        one == bytes("merged"),
+        "the merge changed the Parquet bytes"
+    );
+
+    let file = std::fs::File::open(d.join("one/results.parquet")).expect("written");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("a Parquet file")
+        .build()
+        .expect("a reader");
+    let batches: Vec<_> = reader.collect::<Result<_, _>>().expect("readable");
+    assert_eq!(batches.len(), 1);
+    let batch = &batches[0];
+    let schema = batch.schema();
+    let ty = |name: &str| {
+        schema
+            .field_with_name(name)
+            .expect("a column")
+            .data_type()
+            .clone()
+    };
+    assert_eq!(ty("run"), DataType::UInt64);
+    assert_eq!(ty("strategy.fast"), DataType::Int64);
+    assert_eq!(ty("sharpe"), DataType::Float64);
+    assert_eq!(ty("fingerprint"), DataType::Utf8);
+    let column = |name: &str| {
+        batch
+            .column(schema.index_of(name).expect("a column"))
+            .clone()
+    };
+    let runs = column("run");
+    let runs = runs.as_any().downcast_ref::<UInt64Array>().expect("u64");
+    let fast = column("strategy.fast");
+    let fast = fast.as_any().downcast_ref::<Int64Array>().expect("i64");
+    let sharpe = column("sharpe");
+    let sharpe = sharpe.as_any().downcast_ref::<Float64Array>().expect("f64");
+    let prints = column("fingerprint");
+    let prints = prints.as_any().downcast_ref::<StringArray>().expect("text");
+    let table = std::fs::read_to_string(d.join("one/results.csv")).expect("written");
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(batch.num_rows(), rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(runs.value(i).to_string(), row[0]);
+        assert_eq!(fast.value(i).to_string(), row[2]);
+        assert_eq!(prints.value(i), row[4]);
+        let csv_sharpe: Option<f64> = row[8].parse().ok();
+        let parquet_sharpe = (!sharpe.is_null(i)).then(|| sharpe.value(i));
+        assert_eq!(parquet_sharpe, csv_sharpe, "row {i}");
+    }
+}

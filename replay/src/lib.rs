@@ -25,6 +25,9 @@ pub mod render;
 pub mod report;
 /// Parameter sweeps: a grid of runs in parallel into one table.
 pub mod sweep;
+/// A sweep's results as Parquet.
+#[cfg(feature = "parquet")]
+pub mod sweep_parquet;
 /// `tape sweep --shard I/N` and `tape sweep merge`.
 pub mod sweep_shard;
 /// The trend system's seven CSV outputs.

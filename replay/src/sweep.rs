@@ -806,7 +806,31 @@ impl BestLedgers {
     }
 }
 
-/// Writes the results table: the header, then `rows` (already in run-id order).
+/// Writes a sweep's results into `dir`: `results.csv` and, in a build with the `parquet`
+/// feature, `results.parquet` (see [`crate::sweep_parquet`]); returns the files written.
+/// Both are functions of the header and rows alone, so a merge writes what a local sweep does.
+pub fn write_results(
+    dir: &Path,
+    header: &[String],
+    rows: &[Vec<String>],
+    sweep: &str,
+) -> Result<Vec<PathBuf>, SweepError> {
+    let csv = dir.join("results.csv");
+    write_csv(&csv, header, rows)?;
+    #[cfg(feature = "parquet")]
+    {
+        let parquet = dir.join("results.parquet");
+        crate::sweep_parquet::write(&parquet, header, rows, sweep)?;
+        Ok(vec![csv, parquet])
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = sweep;
+        Ok(vec![csv])
+    }
+}
+
+/// Writes a CSV table: the header, then `rows` (already in run-id order).
 pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(), SweepError> {
     let fail = |source: std::io::Error| SweepError::Write {
         path: path.to_path_buf(),

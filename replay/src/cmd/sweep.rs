@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::sweep::{
-    header, row, run_ledger, write_csv, BestLedgers, Journal, RunSpec, Sweep, SweepError,
+    header, row, run_ledger, write_csv, write_results, BestLedgers, Journal, RunSpec, Sweep,
+    SweepError,
 };
 use crate::sweep_shard::{self, Shard, ShardManifest};
 use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
@@ -271,7 +272,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_default()
         .into_values()
         .collect();
-    if let Err(e) = write_csv(&table, &header, &rows).and_then(|()| journal.remove()) {
+    let written = match write_results(&out, &header, &rows, &sweep.digest()) {
+        Ok(files) => files,
+        Err(e) => return Ok(fail(&e)),
+    };
+    if let Err(e) = journal.remove() {
         return Ok(fail(&e));
     }
     if let Some(shard) = args.shard {
@@ -313,6 +318,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "shard": args.shard.map(|s| s.to_string()),
             "kept_ledgers": best_ledgers.as_ref().map(BestLedgers::kept),
             "table": table.display().to_string(),
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "best_by_sharpe": best.as_ref().map(Best::json),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
@@ -334,7 +340,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
-        say!("table         {}", table.display());
+        say!("table         {}", shown(&written));
         if let Some(kept) = &best_ledgers {
             let ids: Vec<String> = kept.kept().iter().map(usize::to_string).collect();
             say!(
@@ -397,9 +403,10 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("tape: cannot make {}: {e}", args.out.display());
         return Ok(ExitCode::from(EXIT_INPUT));
     }
-    if let Err(e) = write_csv(&table, &merged.header, &merged.rows) {
-        return Ok(fail(&e));
-    }
+    let written = match write_results(&args.out, &merged.header, &merged.rows, &merged.sweep) {
+        Ok(files) => files,
+        Err(e) => return Ok(fail(&e)),
+    };
     let best = best_by_sharpe(&merged.header, &merged.rows);
     if args.json {
         let v = serde_json::json!({
@@ -407,6 +414,7 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             "runs": merged.rows.len(),
             "sweep": merged.sweep,
             "table": table.display().to_string(),
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "best_by_sharpe": best.as_ref().map(Best::json),
         });
         say!("{v}");
@@ -416,12 +424,21 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             merged.shards,
             human_count(merged.rows.len() as u64)
         );
-        say!("table         {}", table.display());
+        say!("table         {}", shown(&written));
         if let Some(best) = &best {
             say!("{}", best.line(merged.rows.len()));
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The written files, for the summary line.
+fn shown(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The run with the highest Sharpe ratio in a results table.
