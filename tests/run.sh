@@ -122,6 +122,9 @@ fi
 grep -q -- "--features parquet" "$scratch/err" || { cat "$scratch/err"; echo "FAILED: no build hint"; exit 1; }
 echo "the default build refuses Parquet with: $(cat "$scratch/err")"
 
+echo "== Ray: tape sweep --ray on a real single-node cluster (tests/ray.sh)"
+bash tests/ray.sh "$PWD/target/debug/tape"
+
 echo "== fuzz smoke: every libFuzzer target (fuzz/) for 20 s over its seeds and kept crash inputs"
 # cargo-fuzz comes from crates.io when it is missing; the long runs are in docs/reliability.md.
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -19,6 +19,8 @@ pub mod parity;
 pub mod plan;
 /// Progress bars on stderr.
 pub mod progress;
+/// `tape sweep --ray`: shards as jobs on a Ray cluster.
+pub mod ray;
 /// Events as text and JSON lines.
 pub mod render;
 /// A run's report as one self-contained HTML page: figures, charts, trades, configuration.

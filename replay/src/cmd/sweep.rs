@@ -58,6 +58,19 @@ pub struct Args {
     /// `tape sweep merge` to join with the others.
     #[arg(long, value_name = "I/N", conflicts_with = "run")]
     pub shard: Option<Shard>,
+    /// Run the sweep on a Ray cluster: its job server's address (`http://HEAD:8265`). The
+    /// spec, `--out` and `--ray-tape` must be paths every node sees.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["run", "shard", "keep_ledgers", "keep_best", "resume"])]
+    pub ray: Option<String>,
+    /// With --ray: shards to cut the sweep into, one Ray job each.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "ray")]
+    pub shards: usize,
+    /// With --ray: the `tape` binary as the nodes see it [default: this binary].
+    #[arg(long, value_name = "PATH", requires = "ray")]
+    pub ray_tape: Option<PathBuf>,
+    /// With --ray: times a failed shard is submitted again (resuming its journal).
+    #[arg(long, value_name = "R", default_value_t = 2, requires = "ray")]
+    pub retries: u32,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -155,6 +168,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             spec.display()
         );
         return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    if let Some(address) = &args.ray {
+        return run_on_ray(&args, &spec, &sweep, &out, address);
     }
     if args.shard.is_some() && sweep.spec.walk_forward.is_some() {
         eprintln!(
@@ -423,6 +439,124 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             "merged        {} shards, {} runs",
             merged.shards,
             human_count(merged.rows.len() as u64)
+        );
+        say!("table         {}", shown(&written));
+        if let Some(best) = &best {
+            say!("{}", best.line(merged.rows.len()));
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `tape sweep --ray`: the shards as jobs on a Ray cluster, then merged.
+fn run_on_ray(
+    args: &Args,
+    spec: &std::path::Path,
+    sweep: &Sweep,
+    out: &std::path::Path,
+    address: &str,
+) -> anyhow::Result<ExitCode> {
+    if sweep.spec.walk_forward.is_some() {
+        eprintln!(
+            "tape: {}: --ray does not cover walk-forward studies yet (choosing needs every run's windows): run the study on one machine",
+            spec.display()
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    if args.shards == 0 {
+        eprintln!("tape: --shards must be at least 1");
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let absolute = |p: &std::path::Path, what: &str| {
+        std::path::absolute(p).map_err(|e| {
+            eprintln!("tape: cannot make {what} {} absolute: {e}", p.display());
+            ExitCode::from(EXIT_INPUT)
+        })
+    };
+    let tape = match &args.ray_tape {
+        Some(p) => p.clone(),
+        None => match std::env::current_exe() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("tape: cannot find this binary's path ({e}): give --ray-tape");
+                return Ok(ExitCode::from(EXIT_INPUT));
+            }
+        },
+    };
+    let (spec_abs, out_abs) = match (absolute(spec, "the spec"), absolute(out, "--out")) {
+        (Ok(s), Ok(o)) => (s, o),
+        (Err(code), _) | (_, Err(code)) => return Ok(code),
+    };
+    let table = out_abs.join("results.csv");
+    if table.exists() && !args.force {
+        eprintln!(
+            "tape: {} exists (a results table): pass --force to replace it, or choose another --out",
+            table.display()
+        );
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let runs = sweep.runs();
+    let digest = sweep.digest();
+    let plan = crate::ray::RayPlan {
+        address,
+        spec: &spec_abs,
+        out: &out_abs,
+        tape: &tape,
+        shards: args.shards,
+        threads: args.threads.unwrap_or(1).max(1),
+        retries: args.retries,
+        sweep: &digest,
+    };
+    let progress = Progress::new(runs.len() as u64, "runs", args.json).with_message("ray");
+    let started = now();
+    let outcome = crate::ray::run_shards(&plan, &progress);
+    progress.finish();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("tape: {e}");
+            return Ok(ExitCode::from(EXIT_INPUT));
+        }
+    };
+    let merged = match sweep_shard::merge(&outcome.dirs) {
+        Ok(m) => m,
+        Err(e) => return Ok(fail(&e)),
+    };
+    let written = match write_results(&out_abs, &merged.header, &merged.rows, &merged.sweep) {
+        Ok(files) => files,
+        Err(e) => return Ok(fail(&e)),
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let per_s = if elapsed > 0.0 {
+        merged.rows.len() as f64 / elapsed
+    } else {
+        0.0
+    };
+    let best = best_by_sharpe(&merged.header, &merged.rows);
+    if args.json {
+        let v = serde_json::json!({
+            "spec": spec.display().to_string(),
+            "runs": merged.rows.len(),
+            "ray": address,
+            "ray_version": outcome.ray_version,
+            "shards": args.shards,
+            "retries": outcome.retries,
+            "reused_shards": outcome.reused,
+            "table": table.display().to_string(),
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "best_by_sharpe": best.as_ref().map(Best::json),
+            "elapsed_s": elapsed,
+            "runs_per_s": per_s,
+        });
+        say!("{v}");
+    } else {
+        say!(
+            "ray           {} runs in {} shards on {address} (Ray {}) in {elapsed:.2} s ({per_s:.1} runs/s); {} resubmitted, {} reused",
+            human_count(merged.rows.len() as u64),
+            args.shards,
+            outcome.ray_version,
+            outcome.retries,
+            outcome.reused
         );
         say!("table         {}", shown(&written));
         if let Some(best) = &best {
