@@ -337,6 +337,19 @@ impl Sweep {
         runs
     }
 
+    /// The results table's header: [`header`], then a walk-forward's window columns.
+    pub fn table_header(&self) -> Result<Vec<String>, SweepError> {
+        let mut h = header(&self.keys());
+        if let Some(wf) = &self.spec.walk_forward {
+            let windows = wf.windows().map_err(|message| SweepError::Spec {
+                origin: "[walk_forward]".into(),
+                message,
+            })?;
+            h.extend(walk_forward::columns(&wf.objective, windows.len()));
+        }
+        Ok(h)
+    }
+
     /// Names this sweep across machines: BLAKE3 of the spec's text and its base scenario's
     /// text, so shards of one spec merge and shards of another are refused.
     pub fn digest(&self) -> String {
@@ -506,7 +519,29 @@ pub fn header(keys: &[String]) -> Vec<String> {
     header
 }
 
-/// A run's row of the table.
+/// The columns between `seed` and `fingerprint`: the parameters.
+pub fn param_columns(header: &[String]) -> Vec<usize> {
+    let at = |name: &str| header.iter().position(|c| c == name);
+    match (at("seed"), at("fingerprint")) {
+        (Some(seed), Some(fingerprint)) if seed < fingerprint => (seed + 1..fingerprint).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `key=value … seed=S` of a table row, from the table's own cells.
+pub fn describe_row(header: &[String], row: &[String]) -> String {
+    let cell = |i: usize| row.get(i).map_or("", String::as_str);
+    let mut parts: Vec<String> = param_columns(header)
+        .into_iter()
+        .map(|i| format!("{}={}", header[i], cell(i)))
+        .collect();
+    if let Some(seed) = header.iter().position(|c| c == "seed") {
+        parts.push(format!("seed={}", cell(seed)));
+    }
+    parts.join(" ")
+}
+
+/// A run's row of the table (with its walk-forward window columns, if any).
 pub fn row(keys: &[String], r: &RunResult) -> Vec<String> {
     let m = &r.figures;
     let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
@@ -534,6 +569,7 @@ pub fn row(keys: &[String], r: &RunResult) -> Vec<String> {
         opt(m.hit_rate()),
         opt(m.profit_factor()),
     ]);
+    row.extend(walk_forward::cells(&r.windows));
     row
 }
 

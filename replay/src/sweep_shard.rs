@@ -20,6 +20,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::sweep::{csv_line, parse_line, SweepError};
+use crate::walk_forward::WalkForwardSpec;
 
 /// Which slice of the runs one invocation runs: `index` of `count`, from 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,9 @@ pub struct ShardManifest {
     pub of: usize,
     /// Runs in the whole sweep.
     pub runs: usize,
+    /// The sweep's walk-forward, if it is a study: the merge writes the study from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub walk_forward: Option<WalkForwardSpec>,
 }
 
 /// The manifest's file name in a shard's directory.
@@ -95,6 +99,8 @@ pub struct Merged {
     pub sweep: String,
     /// Shards merged.
     pub shards: usize,
+    /// The sweep's walk-forward, if it is a study.
+    pub walk_forward: Option<WalkForwardSpec>,
 }
 
 /// Reads every shard directory and joins their rows; refuses anything that would not make
@@ -135,7 +141,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, SweepError> {
         match &first {
             None => first = Some((manifest.clone(), header.clone(), dir.clone())),
             Some((m, h, from)) => {
-                if m.sweep != manifest.sweep || m.runs != manifest.runs {
+                if m.sweep != manifest.sweep
+                    || m.runs != manifest.runs
+                    || m.walk_forward != manifest.walk_forward
+                {
                     return Err(refuse(
                         &manifest_path,
                         format!("is a shard of another sweep than {} (the spec or its base scenario differ): merge shards of one spec", from.display()),
@@ -238,6 +247,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, SweepError> {
         rows: rows.into_values().collect(),
         sweep: manifest.sweep,
         shards: manifest.of,
+        walk_forward: manifest.walk_forward,
     })
 }
 

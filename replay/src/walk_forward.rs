@@ -8,16 +8,20 @@
 //! look-ahead fuzzer checks), a choice made on a train window cannot depend on data after it:
 //! tests/sweep.rs perturbs the prices after a date and checks every choice made before it
 //! stays the same.
+//!
+//! A run's window figures are columns of its row in the results table (`w<k>_train_<objective>`,
+//! `w<k>_test_…`), and the study (`walk_forward.csv`) is computed from the table alone, so a
+//! resumed, sharded or merged sweep writes the same study as one run in one go.
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tape_engine::time::{civil_from_days, days_from_civil, Ts};
 
 use crate::metrics::{self, date_text, Metrics, Options};
 
 /// The `[walk_forward]` table of a sweep spec.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WalkForwardSpec {
     /// The first train window's first day (`YYYY-MM-DD`).
@@ -156,22 +160,162 @@ pub fn measure(
         .collect()
 }
 
-/// The choice on one window: the run with the best train objective (the lowest id on a tie;
-/// none when no run has a defined objective there).
-pub fn choose(per_run: &[(usize, &[WindowFigures])], window: usize) -> Option<usize> {
-    per_run
+/// The test figures a study reports for a chosen run, in column order.
+const TEST_FIGURES: [&str; 4] = ["total_return", "sharpe", "max_drawdown", "trades"];
+
+/// The results table's columns for `windows` windows: per window, the train objective, then
+/// the test figures.
+pub fn columns(objective: &str, windows: usize) -> Vec<String> {
+    (0..windows)
+        .flat_map(|k| {
+            std::iter::once(format!("w{k}_train_{objective}"))
+                .chain(TEST_FIGURES.iter().map(move |f| format!("w{k}_test_{f}")))
+        })
+        .collect()
+}
+
+/// A run's cells for [`columns`] (empty where a figure is undefined).
+pub fn cells(figures: &[WindowFigures]) -> Vec<String> {
+    let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    figures
         .iter()
-        .filter_map(|(id, figures)| {
-            figures
-                .get(window)
-                .and_then(|f| f.train_objective)
-                .map(|v| (*id, v))
+        .flat_map(|f| {
+            let t = &f.test;
+            [
+                opt(f.train_objective),
+                t.returns.total_return.to_string(),
+                opt(t.returns.sharpe),
+                t.drawdown.max.to_string(),
+                t.round_trips.len().to_string(),
+            ]
         })
-        .fold(None, |best: Option<(usize, f64)>, (id, v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((id, v)),
-        })
-        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The choice on window `k`: the row with the best train objective (the first, so the lowest
+/// run id, on a tie; none when no run has a defined objective there). `rows` are in run-id
+/// order.
+pub fn choose(header: &[String], rows: &[Vec<String>], objective: &str, k: usize) -> Option<usize> {
+    let column = header
+        .iter()
+        .position(|c| *c == format!("w{k}_train_{objective}"))?;
+    let mut best: Option<(usize, f64)> = None;
+    for (i, row) in rows.iter().enumerate() {
+        let Some(v) = row
+            .get(column)
+            .and_then(|c| c.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+        else {
+            continue;
+        };
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// A study computed from a results table: `walk_forward.csv`'s header and rows, one summary
+/// line per window, and the test windows' compounded return.
+pub struct Study {
+    /// `window`, `train_from`, `train_to`, `test_from`, `test_to`, `chosen_run`, the
+    /// parameter columns, `train_<objective>`, `test_total_return`, `test_sharpe`,
+    /// `test_max_drawdown`, `test_trades`.
+    pub header: Vec<String>,
+    /// One row per window.
+    pub rows: Vec<Vec<String>>,
+    /// One line per window, for people.
+    pub lines: Vec<String>,
+    /// Growth over the test windows, minus one.
+    pub compounded: f64,
+}
+
+/// The study of `spec` over a results table whose parameter columns are `params` (column
+/// indices) and whose rows are in run-id order; `describe` names a row's parameters.
+pub fn study(
+    spec: &WalkForwardSpec,
+    header: &[String],
+    rows: &[Vec<String>],
+    params: &[usize],
+    describe: &dyn Fn(&[String]) -> String,
+) -> Result<Study, String> {
+    let windows = spec.windows()?;
+    let mut out_header: Vec<String> = [
+        "window",
+        "train_from",
+        "train_to",
+        "test_from",
+        "test_to",
+        "chosen_run",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    out_header.extend(params.iter().map(|&i| header[i].clone()));
+    out_header.push(format!("train_{}", spec.objective));
+    out_header.extend(TEST_FIGURES.iter().map(|f| format!("test_{f}")));
+    let at = |name: String| header.iter().position(|c| *c == name);
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    let mut growth = 1.0;
+    for (k, w) in windows.iter().enumerate() {
+        let (train_from, train_to) = range_text(w.train);
+        let (test_from, test_to) = range_text(w.test);
+        let mut row = vec![
+            k.to_string(),
+            train_from,
+            train_to,
+            test_from.clone(),
+            test_to.clone(),
+        ];
+        match choose(header, rows, &spec.objective, k) {
+            Some(i) => {
+                let chosen = &rows[i];
+                let cell = |name: String| {
+                    at(name)
+                        .and_then(|c| chosen.get(c))
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                row.push(chosen.first().cloned().unwrap_or_default());
+                row.extend(params.iter().map(|&c| chosen[c].clone()));
+                row.push(cell(format!("w{k}_train_{}", spec.objective)));
+                let test: Vec<String> = TEST_FIGURES
+                    .iter()
+                    .map(|f| cell(format!("w{k}_test_{f}")))
+                    .collect();
+                let number = |i: usize| test[i].parse::<f64>().ok();
+                let total_return = number(0).unwrap_or(0.0);
+                growth *= 1.0 + total_return;
+                lines.push(format!(
+                    "{test_from}..{test_to}  run {} ({})  return {:.2} %  Sharpe {}  max drawdown {:.2} %",
+                    chosen.first().map_or("?", String::as_str),
+                    describe(chosen),
+                    total_return * 100.0,
+                    number(1).map_or_else(|| "–".to_string(), |v| format!("{v:.3}")),
+                    number(2).unwrap_or(0.0) * 100.0
+                ));
+                row.extend(test);
+            }
+            None => {
+                row.extend(std::iter::repeat_n(
+                    String::new(),
+                    out_header.len() - row.len(),
+                ));
+                lines.push(format!(
+                    "{test_from}..{test_to}  no run has a defined {} on its train window",
+                    spec.objective
+                ));
+            }
+        }
+        out.push(row);
+    }
+    Ok(Study {
+        header: out_header,
+        rows: out,
+        lines,
+        compounded: growth - 1.0,
+    })
 }
 
 /// `YYYY-MM-DD` of both ends of a range.

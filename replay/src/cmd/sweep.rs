@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::sweep::{
-    header, row, run_ledger, write_csv, write_results, BestLedgers, Journal, RunSpec, Sweep,
-    SweepError,
+    describe_row, param_columns, row, run_ledger, write_csv, write_results, BestLedgers, Journal,
+    Sweep, SweepError,
 };
 use crate::sweep_shard::{self, Shard, ShardManifest};
-use crate::walk_forward::{self, WalkForwardSpec, WindowFigures};
+use crate::walk_forward::{self, WalkForwardSpec};
 
 /// Arguments of `tape sweep`.
 #[derive(Debug, clap::Args)]
@@ -162,22 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let table = out.join("results.csv");
     let journal_path = Journal::path(&out);
-    if args.resume && sweep.spec.walk_forward.is_some() {
-        eprintln!(
-            "tape: {}: --resume does not cover walk-forward studies yet (their window figures are not journalled): run with --force to start over",
-            spec.display()
-        );
-        return Ok(ExitCode::from(EXIT_INPUT));
-    }
     if let Some(address) = &args.ray {
         return run_on_ray(&args, &spec, &sweep, &out, address);
-    }
-    if args.shard.is_some() && sweep.spec.walk_forward.is_some() {
-        eprintln!(
-            "tape: {}: --shard does not cover walk-forward studies yet (choosing needs every run's windows): run the study on one machine",
-            spec.display()
-        );
-        return Ok(ExitCode::from(EXIT_INPUT));
     }
     if !args.resume && !args.force {
         for (path, what) in [
@@ -194,7 +180,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let keys = sweep.keys();
-    let header = header(&keys);
+    let header = match sweep.table_header() {
+        Ok(h) => h,
+        Err(e) => return Ok(fail(&e)),
+    };
     let ledgers = out.join("ledgers");
     let best_ledgers = match args.keep_best {
         Some(k) => match BestLedgers::new(k, &args.by, &header, &ledgers) {
@@ -255,7 +244,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     progress.set(resumed as u64);
     let started = now();
     let rows = Mutex::new(done);
-    let windows: Mutex<BTreeMap<usize, Vec<WindowFigures>>> = Mutex::new(BTreeMap::new());
     let result = sweep.run_all(
         threads,
         &todo,
@@ -269,11 +257,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if let Ok(mut rows) = rows.lock() {
                 rows.insert(r.run.id, cells);
                 progress.set(rows.len() as u64);
-            }
-            if !r.windows.is_empty() {
-                if let Ok(mut w) = windows.lock() {
-                    w.insert(r.run.id, r.windows.clone());
-                }
             }
             Ok(())
         },
@@ -301,20 +284,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             shard: shard.index,
             of: shard.count,
             runs: runs.len(),
+            walk_forward: sweep.spec.walk_forward.clone(),
         };
         if let Err(e) = sweep_shard::write_manifest(&out, &manifest) {
             return Ok(fail(&e));
         }
     }
-    let study = match &sweep.spec.walk_forward {
-        Some(wf) => {
-            let per_run = windows.into_inner().unwrap_or_default();
-            match write_walk_forward(&out, &sweep, wf, &runs, &per_run) {
-                Ok(s) => Some(s),
-                Err(e) => return Ok(fail(&e)),
-            }
-        }
-        None => None,
+    // A shard holds some runs only: its study is written by the merge.
+    let wf = sweep
+        .spec
+        .walk_forward
+        .as_ref()
+        .filter(|_| args.shard.is_none());
+    let study = match write_study(&out, wf, &header, &rows) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail(&e)),
     };
     let elapsed = started.elapsed().as_secs_f64();
     let best = best_by_sharpe(&header, &rows);
@@ -338,12 +322,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "best_by_sharpe": best.as_ref().map(Best::json),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
-            "walk_forward": study.as_ref().map(|s| serde_json::json!({
-                "objective": s.objective,
-                "windows": s.windows,
-                "out_of_sample_return": s.compounded,
-                "table": s.path.display().to_string(),
-            })),
+            "walk_forward": study.as_ref().map(StudyOutcome::json),
         });
         say!("{v}");
     } else {
@@ -368,22 +347,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         match &study {
-            Some(study) => {
-                say!(
-                    "walk-forward  {} windows, parameters chosen by {} on each train window; out of sample only:",
-                    study.windows.len(),
-                    study.objective
-                );
-                for w in &study.windows {
-                    say!("  {w}");
-                }
-                say!(
-                    "out of sample {:.2} % compounded over the test windows ({} runs tried per window)",
-                    study.compounded * 100.0,
-                    rows.len()
-                );
-                say!("study         {}", study.path.display());
-            }
+            Some(study) => study.say(rows.len()),
             None => match args.shard {
                 Some(shard) => say!(
                     "shard         {shard}: {} of the sweep's {} runs; join the shards with `tape sweep merge DIR...`",
@@ -423,6 +387,15 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         Ok(files) => files,
         Err(e) => return Ok(fail(&e)),
     };
+    let study = match write_study(
+        &args.out,
+        merged.walk_forward.as_ref(),
+        &merged.header,
+        &merged.rows,
+    ) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail(&e)),
+    };
     let best = best_by_sharpe(&merged.header, &merged.rows);
     if args.json {
         let v = serde_json::json!({
@@ -432,6 +405,7 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             "table": table.display().to_string(),
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "best_by_sharpe": best.as_ref().map(Best::json),
+            "walk_forward": study.as_ref().map(StudyOutcome::json),
         });
         say!("{v}");
     } else {
@@ -441,8 +415,10 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             human_count(merged.rows.len() as u64)
         );
         say!("table         {}", shown(&written));
-        if let Some(best) = &best {
-            say!("{}", best.line(merged.rows.len()));
+        match (&study, &best) {
+            (Some(study), _) => study.say(merged.rows.len()),
+            (None, Some(best)) => say!("{}", best.line(merged.rows.len())),
+            (None, None) => {}
         }
     }
     Ok(ExitCode::from(EXIT_OK))
@@ -456,13 +432,6 @@ fn run_on_ray(
     out: &std::path::Path,
     address: &str,
 ) -> anyhow::Result<ExitCode> {
-    if sweep.spec.walk_forward.is_some() {
-        eprintln!(
-            "tape: {}: --ray does not cover walk-forward studies yet (choosing needs every run's windows): run the study on one machine",
-            spec.display()
-        );
-        return Ok(ExitCode::from(EXIT_INPUT));
-    }
     if args.shards == 0 {
         eprintln!("tape: --shards must be at least 1");
         return Ok(ExitCode::from(EXIT_INPUT));
@@ -526,6 +495,15 @@ fn run_on_ray(
         Ok(files) => files,
         Err(e) => return Ok(fail(&e)),
     };
+    let study = match write_study(
+        &out_abs,
+        merged.walk_forward.as_ref(),
+        &merged.header,
+        &merged.rows,
+    ) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail(&e)),
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let per_s = if elapsed > 0.0 {
         merged.rows.len() as f64 / elapsed
@@ -545,6 +523,7 @@ fn run_on_ray(
             "table": table.display().to_string(),
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "best_by_sharpe": best.as_ref().map(Best::json),
+            "walk_forward": study.as_ref().map(StudyOutcome::json),
             "elapsed_s": elapsed,
             "runs_per_s": per_s,
         });
@@ -559,8 +538,10 @@ fn run_on_ray(
             outcome.reused
         );
         say!("table         {}", shown(&written));
-        if let Some(best) = &best {
-            say!("{}", best.line(merged.rows.len()));
+        match (&study, &best) {
+            (Some(study), _) => study.say(merged.rows.len()),
+            (None, Some(best)) => say!("{}", best.line(merged.rows.len())),
+            (None, None) => {}
         }
     }
     Ok(ExitCode::from(EXIT_OK))
@@ -596,11 +577,9 @@ impl Best {
     }
 }
 
-/// The best row by Sharpe (the first of equals), described from the table's own cells:
-/// `key=value …` for the parameter columns (between `seed` and `fingerprint`), then the seed.
+/// The best row by Sharpe (the first of equals), described from the table's own cells.
 fn best_by_sharpe(header: &[String], rows: &[Vec<String>]) -> Option<Best> {
-    let at = |name: &str| header.iter().position(|c| c == name);
-    let (sharpe_at, seed_at, fingerprint_at) = (at("sharpe")?, at("seed")?, at("fingerprint")?);
+    let sharpe_at = header.iter().position(|c| c == "sharpe")?;
     let mut best: Option<(f64, &Vec<String>)> = None;
     for r in rows {
         let Some(s) = r.get(sharpe_at).and_then(|v| v.parse::<f64>().ok()) else {
@@ -611,122 +590,74 @@ fn best_by_sharpe(header: &[String], rows: &[Vec<String>]) -> Option<Best> {
         }
     }
     let (sharpe, r) = best?;
-    let mut parts: Vec<String> = (seed_at + 1..fingerprint_at)
-        .map(|i| format!("{}={}", header[i], r[i]))
-        .collect();
-    parts.push(format!("seed={}", r[seed_at]));
     Some(Best {
         sharpe,
         run: r.first().and_then(|v| v.parse().ok()).unwrap_or(0),
-        params: parts.join(" "),
+        params: describe_row(header, r),
     })
 }
 
-/// A walk-forward's outcome: one line per window, out of sample only.
-struct Study {
+/// A walk-forward study as written: one line per window, out of sample only.
+struct StudyOutcome {
     objective: String,
-    windows: Vec<String>,
+    lines: Vec<String>,
     compounded: f64,
     path: PathBuf,
 }
 
-/// Chooses each window's parameters on its train days and writes `DIR/walk_forward.csv`:
-/// `window`, `train_from`, `train_to`, `test_from`, `test_to`, `chosen_run`, the grid keys,
-/// `train_<objective>`, then the test window's `total_return`, `sharpe`, `max_drawdown`,
-/// `trades` (empty where no run could be chosen).
-fn write_walk_forward(
-    out: &std::path::Path,
-    sweep: &Sweep,
-    wf: &WalkForwardSpec,
-    runs: &[RunSpec],
-    per_run: &BTreeMap<usize, Vec<WindowFigures>>,
-) -> Result<Study, SweepError> {
-    let windows = wf.windows().map_err(|message| SweepError::Spec {
-        origin: "[walk_forward]".into(),
-        message,
-    })?;
-    let keys = sweep.keys();
-    let mut header: Vec<String> = [
-        "window",
-        "train_from",
-        "train_to",
-        "test_from",
-        "test_to",
-        "chosen_run",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(keys.iter().cloned());
-    header.push(format!("train_{}", wf.objective));
-    header.extend(
-        [
-            "test_total_return",
-            "test_sharpe",
-            "test_max_drawdown",
-            "test_trades",
-        ]
-        .map(String::from),
-    );
-    let figures: Vec<(usize, &[WindowFigures])> =
-        per_run.iter().map(|(id, w)| (*id, w.as_slice())).collect();
-    let mut rows = Vec::new();
-    let mut lines = Vec::new();
-    let mut growth = 1.0;
-    for (k, w) in windows.iter().enumerate() {
-        let (train_from, train_to) = walk_forward::range_text(w.train);
-        let (test_from, test_to) = walk_forward::range_text(w.test);
-        let mut row = vec![
-            k.to_string(),
-            train_from,
-            train_to,
-            test_from.clone(),
-            test_to.clone(),
-        ];
-        match walk_forward::choose(&figures, k) {
-            Some(id) => {
-                let chosen = &per_run[&id][k];
-                let identity = runs[id].identity(&keys);
-                row.push(id.to_string());
-                row.extend(identity[2..].iter().cloned());
-                row.push(
-                    chosen
-                        .train_objective
-                        .map(|v| v.to_string())
-                        .unwrap_or_default(),
-                );
-                let t = &chosen.test;
-                row.extend([
-                    t.returns.total_return.to_string(),
-                    t.returns.sharpe.map(|v| v.to_string()).unwrap_or_default(),
-                    t.drawdown.max.to_string(),
-                    t.round_trips.len().to_string(),
-                ]);
-                growth *= 1.0 + t.returns.total_return;
-                lines.push(format!(
-                    "{test_from}..{test_to}  run {id} ({})  return {:.2} %  Sharpe {}  max drawdown {:.2} %",
-                    runs[id].describe(),
-                    t.returns.total_return * 100.0,
-                    t.returns.sharpe.map_or_else(|| "–".to_string(), |v| format!("{v:.3}")),
-                    t.drawdown.max * 100.0
-                ));
-            }
-            None => {
-                row.extend(std::iter::repeat_n(String::new(), header.len() - row.len()));
-                lines.push(format!(
-                    "{test_from}..{test_to}  no run has a defined {} on its train window",
-                    wf.objective
-                ));
-            }
-        }
-        rows.push(row);
+impl StudyOutcome {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "objective": self.objective,
+            "windows": self.lines,
+            "out_of_sample_return": self.compounded,
+            "table": self.path.display().to_string(),
+        })
     }
+
+    /// The summary: out-of-sample figures only, and the number of runs tried per window.
+    fn say(&self, trials: usize) {
+        say!(
+            "walk-forward  {} windows, parameters chosen by {} on each train window; out of sample only:",
+            self.lines.len(),
+            self.objective
+        );
+        for w in &self.lines {
+            say!("  {w}");
+        }
+        say!(
+            "out of sample {:.2} % compounded over the test windows ({trials} runs tried per window)",
+            self.compounded * 100.0
+        );
+        say!("study         {}", self.path.display());
+    }
+}
+
+/// Writes `DIR/walk_forward.csv` from the results table when the sweep is a study: the same
+/// for a sweep run in one go, resumed, or merged from shards.
+fn write_study(
+    out: &std::path::Path,
+    wf: Option<&WalkForwardSpec>,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<Option<StudyOutcome>, SweepError> {
+    let Some(wf) = wf else {
+        return Ok(None);
+    };
+    let params = param_columns(header);
+    let describe = |row: &[String]| describe_row(header, row);
+    let study = walk_forward::study(wf, header, rows, &params, &describe).map_err(|message| {
+        SweepError::Spec {
+            origin: "[walk_forward]".into(),
+            message,
+        }
+    })?;
     let path = out.join("walk_forward.csv");
-    write_csv(&path, &header, &rows)?;
-    Ok(Study {
+    write_csv(&path, &study.header, &study.rows)?;
+    Ok(Some(StudyOutcome {
         objective: wf.objective.clone(),
-        windows: lines,
-        compounded: growth - 1.0,
+        lines: study.lines,
+        compounded: study.compounded,
         path,
-    })
+    }))
 }
