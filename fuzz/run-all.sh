@@ -4,6 +4,8 @@
 # fuzz/artifacts/<target>/, the line "CRASH" names it, and the script exits 1 at the end.
 #
 # Usage: fuzz/run-all.sh [SECONDS_EACH] [TARGET...]
+# FUZZ_BUILD=dev builds without optimizations but with overflow checks: much quicker to build
+# (the CI smoke run uses it), slower to run; the default is an optimized build.
 # Full logs: fuzz/target/logs/<target>.log. Needs cargo-fuzz (`cargo install cargo-fuzz`).
 # cargo-fuzz passes nightly-only flags to rustc: a nightly toolchain is used when rustup has
 # one, otherwise the default toolchain with RUSTC_BOOTSTRAP=1, for this build only.
@@ -19,6 +21,8 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
 else
     export RUSTC_BOOTSTRAP=1
 fi
+profile=(-O)
+[ "${FUZZ_BUILD:-release}" = dev ] && profile=(--dev)
 mkdir -p target/logs
 crashed=0
 for target in "${targets[@]}"; do
@@ -31,7 +35,7 @@ for target in "${targets[@]}"; do
     [ -d "regressions/$target" ] && kept+=("regressions/$target")
     log="target/logs/$target.log"
     echo "== $target (${each}s) $(date -u +%FT%TZ)"
-    nice cargo "${toolchain[@]}" fuzz run "${features[@]}" -O "$target" "target/corpus/$target" "${kept[@]}" -- \
+    nice cargo "${toolchain[@]}" fuzz run "${features[@]}" "${profile[@]}" "$target" "target/corpus/$target" "${kept[@]}" -- \
         -max_total_time="$each" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1
     status=$?
     grep -E "^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^Done|SUMMARY|panicked|Test unit written" "$log"
