@@ -676,3 +676,54 @@ fn a_walk_forward_study_resumed_or_sharded_is_the_same_study() {
         }
     }
 }
+
+/// Walk-forward on the built-in trend system: every window reports out-of-sample figures of
+/// a run chosen on its train window, and the test windows tile the period.
+#[test]
+fn walk_forward_on_the_built_in_trend_system_reports_every_window_out_of_sample() {
+    let dir = scratch();
+    let d = dir.path();
+    let spec = r#"scenario = "dow30-trend"
+
+[grid]
+"strategy.vol_target" = [0.08, 0.12]
+
+[walk_forward]
+start = "2022-01-01"
+end = "2023-12-31"
+train_months = 6
+test_months = 3
+"#;
+    std::fs::write(d.join("wf.toml"), spec).expect("written");
+    let v = tape(d, &["sweep", "wf.toml", "--out", "out", "--json"])
+        .expect_code(0)
+        .json();
+    let windows = v["walk_forward"]["windows"].as_array().expect("windows");
+    assert_eq!(windows.len(), 6, "{v}");
+    let study = std::fs::read_to_string(d.join("out/walk_forward.csv")).expect("written");
+    let rows: Vec<Vec<&str>> = study
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 6);
+    let mut previous_test_to: Option<&str> = None;
+    for row in &rows {
+        // window, train_from, train_to, test_from, test_to, chosen_run, vol_target, train_sharpe,
+        // test_total_return, test_sharpe, test_max_drawdown, test_trades
+        assert_eq!(row.len(), 12, "{row:?}");
+        assert!(
+            row[2] < row[3],
+            "the train window ends before its test window: {row:?}"
+        );
+        if let Some(prev) = previous_test_to {
+            assert!(prev < row[3], "test windows follow each other: {row:?}");
+        }
+        previous_test_to = Some(row[4]);
+        assert!(row[5] == "0" || row[5] == "1", "a run was chosen: {row:?}");
+        assert!(
+            row[8].parse::<f64>().is_ok(),
+            "an out-of-sample return: {row:?}"
+        );
+    }
+}
