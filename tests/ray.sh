@@ -2,8 +2,9 @@
 # `tape sweep --ray` against a real single-node Ray cluster started here (`ray start --head`,
 # Ray from PyPI in a venv under target/): the merged table equals the local one byte for byte;
 # a shard that fails once is resubmitted and resumes; a shard that keeps failing stops the
-# sweep with one sentence naming it, and the next attempt reuses the finished shards; an
-# unreachable cluster is named. Usage: tests/ray.sh [TAPE_BINARY]
+# sweep with one sentence naming it, and the next attempt reuses the finished shards; a client
+# killed mid-sweep leaves jobs that the next client follows rather than doubles; an unreachable
+# cluster is named. Usage: tests/ray.sh [TAPE_BINARY]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tape=${1:-$root/target/debug/tape}
@@ -87,9 +88,37 @@ grep -q "shard three cannot start" broken.err || { cat broken.err; fail "the err
 cmp local/results.csv broken/results.csv || fail "the resumed sweep's table differs"
 echo "a shard that kept failing was named; the next attempt reused the 2 finished shards"
 
+# The client dies while its jobs run: the next client follows those jobs instead of
+# submitting a second writer for each shard.
+cat >slow-tape <<SH
+#!/bin/sh
+sleep 4
+exec "$tape" "\$@"
+SH
+chmod +x slow-tape
+"$tape" sweep s.toml --ray "$address" --shards 3 --ray-tape "$work/slow-tape" --out adopted >/dev/null 2>&1 &
+client=$!
+"$venv/bin/python" - "$address" <<'PY' || fail "the first client's jobs never showed up"
+import json, sys, time, urllib.request
+for _ in range(200):
+    jobs = json.load(urllib.request.urlopen(sys.argv[1] + "/api/jobs/"))
+    mine = [j for j in jobs if "/adopted/" in j["entrypoint"] and j["status"] in ("PENDING", "RUNNING")]
+    if len(mine) == 3:
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+PY
+kill "$client"
+wait "$client" 2>/dev/null || true
+"$tape" sweep s.toml --ray "$address" --shards 3 --ray-tape "$work/slow-tape" --out adopted --json >adopted.json
+[ "$(field adopted_jobs <adopted.json)" = 3 ] || fail "the running jobs were not followed: $(cat adopted.json)"
+[ "$(field retries <adopted.json)" = 0 ] || fail "a followed job was resubmitted: $(cat adopted.json)"
+cmp local/results.csv adopted/results.csv || fail "the followed sweep's table differs"
+echo "a client killed mid-sweep: the next one followed its 3 running jobs, no second writer"
+
 if "$tape" sweep s.toml --ray http://127.0.0.1:1 --out nowhere 2>nowhere.err; then
     fail "an unreachable cluster was accepted"
 fi
 grep -q "cannot reach the Ray job server at http://127.0.0.1:1" nowhere.err || { cat nowhere.err; fail "unreachable not named"; }
 echo "an unreachable cluster is named"
-echo "ray: 4 checks passed"
+echo "ray: 5 checks passed"

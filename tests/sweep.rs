@@ -727,3 +727,49 @@ test_months = 3
         );
     }
 }
+
+/// Two sweeps never write one directory: while a first sweep runs, a second one with the same
+/// `--out` (with `--force` or `--resume`) is refused and leaves the first's journal alone.
+#[test]
+fn a_second_sweep_into_a_directory_being_written_is_refused() {
+    let dir = scratch();
+    let d = dir.path();
+    let spec = SPEC.replace("seeds = [7, 8]", "seeds = [1, 2, 3, 4, 5, 6, 7, 8]");
+    std::fs::write(d.join("s.toml"), spec).expect("written");
+    let mut first = std::process::Command::new(tape_tests::tape_bin())
+        .args(["sweep", "s.toml", "--threads", "1", "--out", "out"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tape starts");
+    let journal = d.join("out/journal.csv");
+    // The first sweep has started once its journal has a header line.
+    while std::fs::read_to_string(&journal).map_or(true, |t| !t.contains('\n')) {
+        assert!(
+            first.try_wait().expect("polled").is_none(),
+            "the first sweep ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for extra in ["--force", "--resume"] {
+        let second = tape(d, &["sweep", "s.toml", "--out", "out", extra]);
+        second.expect_code(2);
+        assert!(
+            second
+                .stderr
+                .contains("another `tape sweep` is writing this directory"),
+            "{extra}: {}",
+            second.stderr
+        );
+    }
+    let still = first.try_wait().expect("polled");
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(
+        still.is_none(),
+        "the checks ran while the first sweep was running"
+    );
+    let text = std::fs::read_to_string(&journal).expect("the first sweep's journal is kept");
+    assert!(text.starts_with("run,seed,"), "{text}");
+}

@@ -11,6 +11,9 @@
 //!   when its `shard.json` names this sweep and its table is complete (no journal left).
 //! - A failed or stopped job is submitted again, up to `--retries` times, with `--resume`
 //!   when its journal exists, so runs it completed are not run again.
+//! - One job per shard at a time: a job of an interrupted earlier `tape sweep --ray` of the
+//!   same sweep that is still pending or running is followed instead of submitting another
+//!   (and the shard's journal lock refuses a second writer anyway).
 //! - The merged table comes from [`crate::sweep_shard::merge`], so it is the local table's
 //!   bytes whatever ran where.
 
@@ -187,6 +190,23 @@ impl RayClient {
         ))
     }
 
+    /// The submission ids of the jobs still pending or running (`GET /api/jobs/`).
+    pub fn active_jobs(&self) -> Result<Vec<String>, RayError> {
+        let url = format!("{}/api/jobs/", self.address);
+        let v = self.answer("GET /api/jobs/", self.agent.get(&url).call())?;
+        // A list of job details; older servers answered an object keyed by job id.
+        let jobs: Vec<serde_json::Value> = match v {
+            serde_json::Value::Array(list) => list,
+            serde_json::Value::Object(map) => map.into_iter().map(|(_, j)| j).collect(),
+            _ => Vec::new(),
+        };
+        Ok(jobs
+            .iter()
+            .filter(|j| matches!(j["status"].as_str(), Some("PENDING" | "RUNNING")))
+            .filter_map(|j| j["submission_id"].as_str().map(str::to_string))
+            .collect())
+    }
+
     /// Job `id`'s log (`GET /api/jobs/{id}/logs`).
     pub fn logs(&self, id: &str) -> Result<String, RayError> {
         let url = format!("{}/api/jobs/{id}/logs", self.address);
@@ -228,6 +248,8 @@ pub struct RayOutcome {
     pub retries: u32,
     /// Shards found complete from an earlier run and not submitted.
     pub reused: usize,
+    /// Shards whose job, left running by an interrupted earlier run, was followed.
+    pub adopted: usize,
 }
 
 /// One shard's progress through the cluster.
@@ -281,11 +303,21 @@ pub fn run_shards(plan: &RayPlan, progress: &Progress) -> Result<RayOutcome, Ray
             done: false,
         })
         .collect();
+    let tag = &plan.sweep[..12.min(plan.sweep.len())];
+    let prefix = |index: usize| format!("tape-sweep-{tag}-{index}of{}-", plan.shards);
+    // A job of an earlier, interrupted `tape sweep --ray` that is still going is followed,
+    // not doubled: two jobs would write one shard directory.
+    let active = client.active_jobs()?;
     let mut reused = 0;
+    let mut adopted = 0;
     for job in &mut jobs {
         if finished(&job.dir, plan.sweep) {
             job.done = true;
             reused += 1;
+        } else if let Some(id) = active.iter().find(|id| id.starts_with(&prefix(job.index))) {
+            job.id = Some(id.clone());
+            job.attempts = 1;
+            adopted += 1;
         }
     }
     let submit = |job: &mut ShardJob| -> Result<(), RayError> {
@@ -302,10 +334,8 @@ pub fn run_shards(plan: &RayPlan, progress: &Progress) -> Result<RayOutcome, Ray
             if resume { "--resume" } else { "--force" },
         );
         let id = format!(
-            "tape-sweep-{}-{}of{}-{}-{}",
-            &plan.sweep[..12.min(plan.sweep.len())],
-            job.index,
-            plan.shards,
+            "{}{}-{}",
+            prefix(job.index),
             std::process::id(),
             job.attempts
         );
@@ -313,7 +343,7 @@ pub fn run_shards(plan: &RayPlan, progress: &Progress) -> Result<RayOutcome, Ray
         job.id = Some(id);
         Ok(())
     };
-    for job in jobs.iter_mut().filter(|j| !j.done) {
+    for job in jobs.iter_mut().filter(|j| !j.done && j.id.is_none()) {
         submit(job)?;
     }
     let mut retries = 0;
@@ -355,6 +385,7 @@ pub fn run_shards(plan: &RayPlan, progress: &Progress) -> Result<RayOutcome, Ray
         ray_version,
         retries,
         reused,
+        adopted,
     })
 }
 

@@ -610,6 +610,22 @@ fn checksum(line: &str) -> String {
     blake3::hash(line.as_bytes()).to_hex()[..16].to_string()
 }
 
+/// Takes the journal's lock for as long as the sweep runs, so two sweeps never write one
+/// directory (a second `tape sweep`, or a cluster job resubmitted while the first still runs).
+fn lock_journal(file: &std::fs::File, path: &Path) -> Result<(), SweepError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SweepError::Spec {
+            origin: path.display().to_string(),
+            message: "another `tape sweep` is writing this directory: wait for it to finish, or choose another --out".into(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(SweepError::Write {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 /// Completed rows, appended as runs finish (`DIR/journal.csv`): the header line, then one
 /// `checksum,row` line per run, each synced. A killed sweep resumes from it; a row whose
 /// checksum does not match (a torn last line) is run again, never trusted.
@@ -631,7 +647,15 @@ impl Journal {
             path: path.clone(),
             source,
         };
-        let mut file = std::fs::File::create(&path).map_err(fail)?;
+        // Locked before it is emptied: a sweep still writing here keeps its journal.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(fail)?;
+        lock_journal(&file, &path)?;
+        file.set_len(0).map_err(fail)?;
         use std::io::Write as _;
         writeln!(file, "{}", csv_line(header)?).map_err(fail)?;
         file.sync_data().map_err(fail)?;
@@ -650,6 +674,14 @@ impl Journal {
         expected: &[Vec<String>],
     ) -> Result<(Self, BTreeMap<usize, Vec<String>>), SweepError> {
         let path = Self::path(dir);
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|source| SweepError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        lock_journal(&file, &path)?;
         let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Write {
             path: path.clone(),
             source,
@@ -688,13 +720,6 @@ impl Journal {
             }
             done.insert(id, cells);
         }
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|source| SweepError::Write {
-                path: path.clone(),
-                source,
-            })?;
         // A torn last line must not run into the next row.
         use std::io::Write as _;
         let mut file = file;

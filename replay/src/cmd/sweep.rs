@@ -520,6 +520,7 @@ fn run_on_ray(
             "shards": args.shards,
             "retries": outcome.retries,
             "reused_shards": outcome.reused,
+            "adopted_jobs": outcome.adopted,
             "table": table.display().to_string(),
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "best_by_sharpe": best.as_ref().map(Best::json),
@@ -530,12 +531,13 @@ fn run_on_ray(
         say!("{v}");
     } else {
         say!(
-            "ray           {} runs in {} shards on {address} (Ray {}) in {elapsed:.2} s ({per_s:.1} runs/s); {} resubmitted, {} reused",
+            "ray           {} runs in {} shards on {address} (Ray {}) in {elapsed:.2} s ({per_s:.1} runs/s); {} resubmitted, {} reused, {} followed from an earlier run",
             human_count(merged.rows.len() as u64),
             args.shards,
             outcome.ray_version,
             outcome.retries,
-            outcome.reused
+            outcome.reused,
+            outcome.adopted
         );
         say!("table         {}", shown(&written));
         match (&study, &best) {
