@@ -42,7 +42,7 @@ enum Command {
     Hash(cmd::hash::Args),
     /// Check that a candidate's outputs match a baseline's, exactly or within tolerances.
     Compare(cmd::compare::Args),
-    /// Run a parameter sweep: a grid of parameter values × market seeds, in parallel.
+    /// Run a parameter sweep (a grid, random samples, seeds, walk-forward) in parallel, in shards or on Ray.
     Sweep(cmd::sweep::Args),
     /// Check for look-ahead: the prefix property over many cuts, and fill timing.
     Fuzz(cmd::fuzz::Args),

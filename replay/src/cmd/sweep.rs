@@ -23,7 +23,8 @@ pub struct Args {
     /// The sweep spec (TOML): a base scenario, `seeds` and a `[grid]` of parameter values.
     #[arg(required = true)]
     pub spec: Option<PathBuf>,
-    /// Runs at once, each on its own core [default: the machine's cores].
+    /// Runs at once, each on its own core [default: the machine's cores; with --ray, per
+    /// shard, default 1].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Directory for `results.csv` (and kept ledgers) [default: sweeps/<spec name>].
