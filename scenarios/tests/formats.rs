@@ -668,6 +668,21 @@ fn unusable_dbn_and_parquet_files_get_clear_errors() {
         ],
     );
 
+    // Metadata naming a column chunk at a negative offset (an input the fuzzer found; the
+    // parquet crate asserts on it): refused by name, never a panic.
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/parquet_loader/negative-column-range");
+    std::fs::copy(&kept, d.join("damaged.parquet")).expect("the kept input");
+    check(
+        error(FileFormat::Parquet, "damaged.parquet"),
+        &[
+            "damaged.parquet",
+            "row group 0",
+            "outside the",
+            "write it again",
+        ],
+    );
+
     std::fs::write(d.join("text.parquet"), "date,open\n").expect("written");
     std::fs::write(d.join("text.dbn"), "date,open\n").expect("written");
     check(

@@ -41,6 +41,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::ParquetMetaData;
 use tape_engine::time::{Ts, NANOS_PER_DAY};
 
 use super::files::DataFile;
@@ -84,8 +85,13 @@ impl ParquetTable {
             detail,
         };
         let handle = File::open(path).map_err(|e| open_error(e.to_string()))?;
+        let file_len = handle
+            .metadata()
+            .map_err(|e| open_error(e.to_string()))?
+            .len();
         let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
             .map_err(|e| open_error(format!("not a readable Parquet file ({e})")))?;
+        check_column_ranges(builder.metadata(), file_len).map_err(open_error)?;
         let schema = builder.schema().clone();
         for field in schema.fields() {
             if !readable(field.data_type()) {
@@ -134,6 +140,32 @@ impl ParquetTable {
 }
 
 /// Whether cells of `data_type` can be read.
+/// Checks every column chunk's byte range against the file before anything reads it: the
+/// parquet crate asserts (panics) on a negative offset or size, and a range past the end can
+/// only be a damaged file. Hostile metadata gets an error, never a panic.
+fn check_column_ranges(metadata: &ParquetMetaData, file_len: u64) -> Result<(), String> {
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let len = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(format!(
+                    "row group {g}, column '{}': its bytes ({start} + {len}) lie outside the {file_len}-byte file, so the file is damaged or incomplete; write it again",
+                    column.column_path()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn readable(data_type: &DataType) -> bool {
     use DataType as T;
     match data_type {
