@@ -21,25 +21,14 @@ use std::time::{Duration, Instant};
 
 use tape_tests::{scratch, tape, tape_bin};
 
+/// The project's one seeded stream (ChaCha, as the engine uses), so a failing case can be
+/// re-run exactly from its seed.
+fn seeded(seed: u64) -> tape_engine::rng::SeededRng {
+    tape_engine::rng::SeededRng::new(tape_engine::rng::seed_from_u64(seed), 0)
+}
+
 /// Kills in a normal `cargo test`: about half a second each with the debug binary.
 const CI_KILLS: u64 = 50;
-
-/// splitmix64: a seeded stream for kill points, so a failing kill can be re-run exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 #[allow(clippy::disallowed_methods)] // a test harness setting, not the core reading its environment
 fn env_u64(name: &str) -> Option<u64> {
@@ -145,7 +134,13 @@ fn run_and_kill(dir: &Path, out: &str, reports: u64, delay: Duration) -> (u64, b
 }
 
 /// Checks one killed ledger against the reference; returns what it found.
-fn check_kill(dir: &Path, reference: &[u8], rng: &mut Rng, plan: KillPlan, kill: u64) -> Kill {
+fn check_kill(
+    dir: &Path,
+    reference: &[u8],
+    rng: &mut tape_engine::rng::SeededRng,
+    plan: KillPlan,
+    kill: u64,
+) -> Kill {
     let out = format!("k{kill}.tape");
     // Half the kills come at a random time since the start; the others just after a random
     // durability report (the last one is the end of the run), off the sync point by a delay.
@@ -265,7 +260,7 @@ fn sigkilled_runs_recover_to_a_prefix_holding_every_durable_byte() {
     assert_eq!(*reports.last().expect("some") as usize, reference.len());
     let kills = env_u64("TAPE_CRASH_KILLS").unwrap_or(CI_KILLS);
     let seed = env_u64("TAPE_CRASH_SEED").unwrap_or(0x7a9e_c4a5);
-    let mut rng = Rng(seed);
+    let mut rng = seeded(seed);
     // Delays up to the time between two syncs, so kills spread over the whole run.
     let plan = KillPlan {
         reports: reports.len() as u64,

@@ -27,25 +27,18 @@ use tape_replay::drive::{replay_ledger, ReplayVerdict};
 use tape_tests::every_kind::every_kind_ledger;
 use tape_tests::{scratch, tape};
 
+/// The project's one seeded stream (ChaCha, as the engine uses), so a failing case can be
+/// re-run exactly from its seed.
+fn seeded(seed: u64) -> tape_engine::rng::SeededRng {
+    tape_engine::rng::SeededRng::new(tape_engine::rng::seed_from_u64(seed), 0)
+}
+
 /// Random flips in a normal `cargo test` (debug build: about 1 ms each on the small ledger).
 const CI_RANDOM_FLIPS: u64 = 10_000;
 /// One flip in this many is also replayed (a replay costs far more than a verify).
 const REPLAY_EVERY: u64 = 50;
 /// One flip in this many is also checked through the `tape verify` binary.
 const BINARY_EVERY: u64 = 100;
-
-/// splitmix64: a seeded stream of flip positions, so a failing flip can be re-run exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
 
 #[allow(clippy::disallowed_methods)] // a test harness setting, not the core reading its environment
 fn env(name: &str) -> Option<String> {
@@ -248,11 +241,11 @@ fn seeded_random_bit_flips_of_a_run_are_detected_and_never_replay_as_identical()
     let seed = env("TAPE_FLIP_SEED")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0xf11b_5eed_u64);
-    let mut rng = Rng(seed);
+    let mut rng = seeded(seed);
     let started = Instant::now();
     let mut tally = Tally::default();
     for i in 0..flips {
-        let bit = (rng.next() % (original.len() as u64 * 8)) as usize;
+        let bit = (rng.next_u64() % (original.len() as u64 * 8)) as usize;
         let (bytes, finding) = check_flip(&original, &layout, bit);
         if i % BINARY_EVERY == 0 {
             check_binary(dir.path(), &bytes, &finding, bit);

@@ -35,24 +35,14 @@ use tape_engine::ledger::{
     Storage,
 };
 
+/// The project's one seeded stream (ChaCha, as the engine uses), so a failing case can be
+/// re-run exactly from its seed.
+fn seeded(seed: u64) -> tape_engine::rng::SeededRng {
+    tape_engine::rng::SeededRng::new(tape_engine::rng::seed_from_u64(seed), 0)
+}
+
 const PAGE: usize = 4096;
 const SECTOR: usize = 512;
-
-/// A small seeded generator (splitmix64): the test needs no crate to be reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// The machine's state, shared between the storage (on the writer thread) and the test.
 #[derive(Default)]
@@ -100,7 +90,7 @@ impl Storage for PowerStorage {
         if PowerStorage::power_is_off(&mut m) {
             if m.cut_at_call == Some(m.calls - 1) {
                 // Cut mid-append: part of it may have reached the cache.
-                let mut rng = Rng(m.seed ^ 0xA5A5);
+                let mut rng = seeded(m.seed ^ 0xA5A5);
                 let part = rng.below(bytes.len() as u64 + 1) as usize;
                 m.cache.extend_from_slice(&bytes[..part]);
             }
@@ -131,12 +121,12 @@ impl Storage for PowerStorage {
         if PowerStorage::power_is_off(&mut m) {
             if m.cut_at_call == Some(m.calls - 1) {
                 // Cut mid-update: the slot may be half written.
-                let mut rng = Rng(m.seed ^ 0x5A5A);
+                let mut rng = seeded(m.seed ^ 0x5A5A);
                 if rng.below(2) == 0 {
                     let mut garbage = mark.encode();
                     let from = rng.below(SLOT_LEN as u64) as usize;
                     for b in &mut garbage[from..] {
-                        *b = rng.next() as u8;
+                        *b = rng.next_u64() as u8;
                     }
                     m.slots[slot] = Some(garbage);
                 }
@@ -200,7 +190,7 @@ fn run(f: &Fixture, feed: Feed, cut_at_call: Option<u64>, seed: u64) -> (Machine
 }
 
 /// What the disk holds after the cut, per the model in the module docs.
-fn surviving_image(m: &Machine, rng: &mut Rng) -> Vec<u8> {
+fn surviving_image(m: &Machine, rng: &mut tape_engine::rng::SeededRng) -> Vec<u8> {
     let len = if rng.below(2) == 0 {
         m.synced
     } else {
@@ -256,7 +246,7 @@ struct Tally {
 
 /// One seeded cut; panics with the seed on any broken promise, and counts the outcome.
 fn one_cut(f: &Fixture, dir: &Path, seed: u64, tally: &mut Tally) {
-    let mut rng = Rng(seed);
+    let mut rng = seeded(seed);
     let feed = Feed {
         policy: if rng.below(2) == 0 {
             FsyncPolicy::End
