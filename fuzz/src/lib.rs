@@ -14,7 +14,6 @@ use tape_engine::ledger::frame::{
 };
 use tape_engine::ledger::{Header, LedgerReader};
 use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec};
-use tape_scenarios::loader::guard::GuardSpec;
 use tape_scenarios::loader::table::TimeFormat;
 use tape_scenarios::Scenario;
 
@@ -110,21 +109,9 @@ fn load(
     if std::fs::write(dir.join(name), bytes).is_err() {
         return;
     }
-    let spec = FileSpec {
-        kind,
-        files: vec![name.to_string()],
-        symbols: Vec::new(),
-        symbol_column,
-        time_column: None,
-        time_format,
-        close_time: "21:00".to_string(),
-        start: None,
-        end: None,
-        adjust: false,
-        days: None,
-        holidays: Vec::new(),
-        guard: GuardSpec::default(),
-    };
+    let mut spec = FileSpec::new(kind, vec![name.to_string()]);
+    spec.symbol_column = symbol_column;
+    spec.time_format = time_format;
     if let Ok(market) = FileMarket::open(&spec, dir) {
         for source in market.sources() {
             for item in source {

@@ -3,26 +3,15 @@
 use std::path::Path;
 
 use tape_engine::sequencer::{Sequencer, SourcedInput, TimedBar, TimedInput};
-use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec, TimeFormat};
+use tape_scenarios::loader::files::{FileFormat, FileMarket, FileSpec};
 use tape_scenarios::loader::guard::{Check, GuardSpec, Policy, DATA_RULES};
 use tape_scenarios::loader::LoadError;
 
 fn spec(files: &[&str]) -> FileSpec {
-    FileSpec {
-        kind: FileFormat::Csv,
-        files: files.iter().map(|f| f.to_string()).collect(),
-        symbols: Vec::new(),
-        symbol_column: None,
-        time_column: None,
-        time_format: TimeFormat::Auto,
-        close_time: "21:00".to_string(),
-        start: None,
-        end: None,
-        adjust: false,
-        days: None,
-        holidays: Vec::new(),
-        guard: GuardSpec::default(),
-    }
+    FileSpec::new(
+        FileFormat::Csv,
+        files.iter().map(|f| f.to_string()).collect(),
+    )
 }
 
 fn inputs(market: &FileMarket) -> Vec<TimedInput> {
@@ -473,4 +462,12 @@ fn the_real_prices_have_one_gap_the_september_2001_closure() {
             "{symbol} in {gaps:?}"
         );
     }
+}
+
+/// `FileSpec::new` is the table a scenario gets when it gives only `kind` and `files`.
+#[test]
+fn a_new_file_spec_has_the_defaults_of_a_scenario_file() {
+    let parsed: FileSpec =
+        toml::from_str("kind = \"csv\"\nfiles = [\"a.csv\"]\n").expect("a valid table");
+    assert_eq!(FileSpec::new(FileFormat::Csv, vec!["a.csv".into()]), parsed);
 }

@@ -112,6 +112,26 @@ pub struct FileSpec {
 }
 
 impl FileSpec {
+    /// A table of `kind` over `files` with every other field at the default a scenario file
+    /// gets when it leaves the field out.
+    pub fn new(kind: FileFormat, files: Vec<String>) -> Self {
+        Self {
+            kind,
+            files,
+            symbols: Vec::new(),
+            symbol_column: None,
+            time_column: None,
+            time_format: TimeFormat::default(),
+            close_time: default_close_time(),
+            start: None,
+            end: None,
+            adjust: false,
+            days: None,
+            holidays: Vec::new(),
+            guard: GuardSpec::default(),
+        }
+    }
+
     /// The trading days the gap check counts by, if the market names them.
     pub fn trading_days(&self) -> Result<Option<TradingDays>, LoadError> {
         let Some(days) = self.days else {
