@@ -415,12 +415,7 @@ fn run_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             merged.shards,
             human_count(merged.rows.len() as u64)
         );
-        say!("table         {}", shown(&written));
-        match (&study, &best) {
-            (Some(study), _) => study.say(merged.rows.len()),
-            (None, Some(best)) => say!("{}", best.line(merged.rows.len())),
-            (None, None) => {}
-        }
+        say_tables(&written, study.as_ref(), best.as_ref(), merged.rows.len());
     }
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -540,14 +535,24 @@ fn run_on_ray(
             outcome.reused,
             outcome.adopted
         );
-        say!("table         {}", shown(&written));
-        match (&study, &best) {
-            (Some(study), _) => study.say(merged.rows.len()),
-            (None, Some(best)) => say!("{}", best.line(merged.rows.len())),
-            (None, None) => {}
-        }
+        say_tables(&written, study.as_ref(), best.as_ref(), merged.rows.len());
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// A merged sweep's last summary lines: the files, then the study or else the best run.
+fn say_tables(
+    written: &[PathBuf],
+    study: Option<&StudyOutcome>,
+    best: Option<&Best>,
+    trials: usize,
+) {
+    say!("table         {}", shown(written));
+    match (study, best) {
+        (Some(study), _) => study.say(trials),
+        (None, Some(best)) => say!("{}", best.line(trials)),
+        (None, None) => {}
+    }
 }
 
 /// The written files, for the summary line.
