@@ -79,9 +79,13 @@ pub fn csv_loader(data: &[u8]) {
     load(FileFormat::Csv, "AAA.csv", body, symbol_column, time_format);
 }
 
-/// Loads `data` as a Parquet bar file, as [`csv_loader`] does a CSV one.
+/// Loads `data` as a Parquet bar file, as [`csv_loader`] does a CSV one. The loader turns a
+/// panic of the arrow/parquet crates into an error (as `tape` does, its hook is wrapped so
+/// that such a contained panic does not abort); any other panic still ends the run.
 #[cfg(feature = "parquet")]
 pub fn parquet_loader(data: &[u8]) {
+    static HOOK: OnceLock<()> = OnceLock::new();
+    HOOK.get_or_init(tape_scenarios::loader::parquet::silence_contained_panics);
     load(
         FileFormat::Parquet,
         "AAA.parquet",

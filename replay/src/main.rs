@@ -53,6 +53,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A damaged Parquet file gets an error sentence from the loader, without a panic report.
+    #[cfg(feature = "parquet")]
+    tape_scenarios::loader::parquet::silence_contained_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),

@@ -89,7 +89,8 @@ impl ParquetTable {
             .metadata()
             .map_err(|e| open_error(e.to_string()))?
             .len();
-        let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
+        let builder = contained(|| ParquetRecordBatchReaderBuilder::try_new(handle))
+            .map_err(&open_error)?
             .map_err(|e| open_error(format!("not a readable Parquet file ({e})")))?;
         check_column_ranges(builder.metadata(), file_len).map_err(open_error)?;
         let schema = builder.schema().clone();
@@ -105,9 +106,8 @@ impl ParquetTable {
                 });
             }
         }
-        let batches = builder
-            .with_batch_size(BATCH_ROWS)
-            .build()
+        let batches = contained(|| builder.with_batch_size(BATCH_ROWS).build())
+            .map_err(&open_error)?
             .map_err(|e| open_error(format!("not a readable Parquet file ({e})")))?;
         Ok(Self {
             file: file.to_string(),
@@ -139,7 +139,42 @@ impl ParquetTable {
     }
 }
 
-/// Whether cells of `data_type` can be read.
+thread_local! {
+    /// Set while this thread is inside the Parquet decoder (see [`contained`]).
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `decode` (a call into the arrow/parquet crates) so that a panic in it becomes an
+/// error naming the file instead of ending the process: those crates assert on some malformed
+/// files (fuzzing found two such inputs, kept in `fuzz/regressions/parquet_loader/`), and a
+/// damaged data file must get a sentence, not a crash. Nothing the loader owns is left half
+/// updated: a caller drops the table after such an error.
+fn contained<T>(decode: impl FnOnce() -> T) -> Result<T, String> {
+    DECODING.with(|d| d.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    DECODING.with(|d| d.set(false));
+    result.map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "an unexpected state".to_string());
+        format!("the Parquet decoder failed on it ({what}), so the file is damaged; write it again")
+    })
+}
+
+/// Wraps the process's panic hook so that it stays silent for a panic the Parquet decoder
+/// raises inside [`contained`] (which turns it into an error) and behaves as before for every
+/// other panic. Call once at start-up, before any Parquet file is read.
+pub fn silence_contained_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !DECODING.with(std::cell::Cell::get) {
+            previous(info);
+        }
+    }));
+}
+
 /// Checks every column chunk's byte range against the file before anything reads it: the
 /// parquet crate asserts (panics) on a negative offset or size, and a range past the end can
 /// only be a damaged file. Hostile metadata gets an error, never a panic.
@@ -166,6 +201,7 @@ fn check_column_ranges(metadata: &ParquetMetaData, file_len: u64) -> Result<(), 
     Ok(())
 }
 
+/// Whether cells of `data_type` can be read.
 fn readable(data_type: &DataType) -> bool {
     use DataType as T;
     match data_type {
@@ -292,7 +328,12 @@ impl Table for ParquetTable {
         self.index += 1;
         // Batches can be empty (an empty row group): skip them.
         while self.index >= self.len {
-            match self.batches.next() {
+            let next = contained(|| self.batches.next()).map_err(|detail| LoadError::Row {
+                file: self.file.clone(),
+                row: self.row + 1,
+                detail,
+            })?;
+            match next {
                 None => return Ok(false),
                 Some(Ok(batch)) => self.load(&batch),
                 Some(Err(e)) => {
